@@ -1,0 +1,266 @@
+"""FeedbackEnv: a task × a simulator × the multi-turn feedback protocol, as a Gymnasium env.
+
+One step is one agent reply::
+
+    reply ─► Task.check ─► Verdict (ground truth) ─► Simulator.respond ─► Feedback
+          observation = feedback text; reward from the feedback (or verdict); info = both
+
+After a wrong answer the episode goes on with the feedback as the next observation (the UFO/MINT
+protocol); it terminates when the answer is right (or the simulator ends it) and is truncated after
+``max_turns`` replies. All randomness (which instance, what the simulator says) comes from the
+env's generator, seeded by ``reset(seed=...)``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gymnasium as gym
+
+from fbenv.feedback import Feedback, Verdict, check_kind
+from fbenv.simulators import DEFAULTS, Simulator, get_simulator
+from fbenv.spaces import UnicodeText
+from fbenv.tasks import get_task
+from fbenv.tasks.base import Instance, Task
+
+REWARD_SOURCES = ("feedback", "verdict")
+_TRUNCATION_MARK = "\n[... feedback truncated]"
+
+
+class FeedbackEnv(gym.Env[str, str]):
+    """A language-agent env whose observations after the first are feedback of a chosen kind.
+
+    Args:
+        task: a registered task name (``"arithmetic"``, ``"reasoning_gym"``, ``"math_file"``) or a
+            ``"package.module:Class"`` path to a :class:`~fbenv.tasks.base.Task` subclass.
+        feedback: the feedback kind the agent gets: one of ``metadata["feedback_kinds"]``.
+        simulator: a registered simulator name or ``"package.module:Class"``; None picks the
+            rule-based default for ``feedback``.
+        simulator_kwargs: keyword arguments for the simulator (JSON-able).
+        hint_level: 0-4, how much a text critic reveals (see :mod:`fbenv.simulators.critic`).
+        max_turns: replies before the episode is truncated.
+        reward_from: ``"feedback"`` (the research setting: the reward follows what the agent was
+            told; falls back to the verdict when the feedback conveys nothing, as with ``none``)
+            or ``"verdict"`` (ground truth score).
+        turn_discount: the reward at turn t (1-based) is multiplied by ``turn_discount ** (t-1)``;
+            0.5 gives UFO's 1/2^t schedule.
+        repeat_penalty: subtracted from the reward when the final answer repeats an earlier one.
+        max_action_length: longer replies are judged wrong unread (a form error), never a crash.
+        max_observation_length: the observation space's length; longer feedback is truncated.
+        render_mode: None or ``"ansi"`` (the transcript as text).
+        **task_kwargs: the task's own configuration (e.g. ``difficulty=3``, ``dataset=...``).
+    """
+
+    metadata: dict[str, Any] = {"render_modes": ["ansi"]}
+
+    def __init__(
+        self,
+        task: str = "arithmetic",
+        feedback: str = "text",
+        simulator: str | None = None,
+        simulator_kwargs: dict[str, Any] | None = None,
+        hint_level: int | None = None,
+        max_turns: int = 5,
+        reward_from: str = "feedback",
+        turn_discount: float = 1.0,
+        repeat_penalty: float = 0.0,
+        max_action_length: int = 100_000,
+        max_observation_length: int = 65_536,
+        render_mode: str | None = None,
+        **task_kwargs: Any,
+    ) -> None:
+        _check_int("max_turns", max_turns, minimum=1)
+        _check_int("max_action_length", max_action_length, minimum=1)
+        _check_int("max_observation_length", max_observation_length, minimum=256)
+        if reward_from not in REWARD_SOURCES:
+            raise ValueError(f"reward_from must be 'feedback' or 'verdict', got {reward_from!r}")
+        if not isinstance(turn_discount, (int, float)) or not 0 < turn_discount <= 1:
+            raise ValueError(f"turn_discount must be a number in (0, 1], got {turn_discount!r}")
+        if not isinstance(repeat_penalty, (int, float)) or repeat_penalty < 0:
+            raise ValueError(f"repeat_penalty must be a number >= 0, got {repeat_penalty!r}")
+        if render_mode not in (None, "ansi"):
+            raise ValueError(f"render_mode must be None or 'ansi', got {render_mode!r}")
+
+        self.task: Task = _make_task(task, task_kwargs)
+        check_kind(feedback)
+        if feedback not in self.task.feedback_kinds:
+            raise ValueError(
+                f"task {self.task.name!r} supports feedback {', '.join(self.task.feedback_kinds)}, "
+                f"not {feedback!r}"
+            )
+        self.feedback_kind = feedback
+        self.simulator: Simulator = _make_simulator(simulator, feedback, simulator_kwargs, hint_level)
+        self.max_turns = max_turns
+        self.reward_from = reward_from
+        self.turn_discount = float(turn_discount)
+        self.repeat_penalty = float(repeat_penalty)
+        self.max_action_length = max_action_length
+        self.render_mode = render_mode
+        self.metadata = {
+            "render_modes": ["ansi"],
+            "family": self.task.family,
+            "feedback_kinds": tuple(self.task.feedback_kinds),
+        }
+        self.observation_space = UnicodeText(max_observation_length)
+        self.action_space = UnicodeText(max_action_length)
+
+        self.instance: Instance | None = None
+        self.turn = 0
+        self.done = False
+        self.messages: list[dict[str, str]] = []
+        self._answers: list[str] = []
+
+    # --- the Gymnasium API ---------------------------------------------------------------------
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[str, dict]:
+        """Start an episode on a seeded random instance, or on ``options={"task_index": i}``."""
+        super().reset(seed=seed)
+        options = dict(options or {})
+        index = options.pop("task_index", None)
+        if options:
+            raise ValueError(f"unknown reset option(s) {', '.join(sorted(options))}; the one option is task_index")
+        size = len(self.task)
+        if index is None:
+            index = int(self.np_random.integers(size))
+        elif isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < size:
+            raise ValueError(f"task_index must be an int in [0, {size}), got {index!r}")
+        self.instance = self.task.instance(index)
+        if not self.observation_space.contains(self.instance.prompt):
+            raise ValueError(
+                f"the prompt of {self.instance.task_id} has {len(self.instance.prompt)} characters, more than "
+                f"max_observation_length={self.observation_space.max_length}; pass a larger max_observation_length"
+            )
+        self.turn = 0
+        self.done = False
+        self._answers = []
+        self.messages = [{"role": "user", "content": self.instance.prompt}]
+        info = {"task_id": self.instance.task_id, "turn": 0, "messages": self._messages_copy()}
+        return self.instance.prompt, info
+
+    def step(self, action: str) -> tuple[str, float, bool, bool, dict[str, Any]]:
+        """Judge one reply, answer with feedback, and say whether the episode goes on."""
+        if not isinstance(action, str):
+            raise TypeError(
+                f"FeedbackEnv.step expects the agent's reply as a str, got {type(action).__name__}; "
+                "decode bytes or take the text out of your model's output first"
+            )
+        if self.instance is None:
+            raise RuntimeError("call reset() before step()")
+        if self.done:
+            raise RuntimeError("the episode is over (terminated or truncated); call reset() to start a new one")
+        self.turn += 1
+        self.messages.append({"role": "assistant", "content": action})
+        verdict = self._judge(action)
+        feedback = self.simulator.respond(self.instance, self._messages_copy(), verdict, self.np_random)
+        if not isinstance(feedback, Feedback) or feedback.kind != self.feedback_kind:
+            raise TypeError(
+                f"simulator {type(self.simulator).__name__} returned {feedback!r}; it must return a "
+                f"Feedback of kind {self.feedback_kind!r}"
+            )
+        observation = self._fit(feedback.text)
+        self.messages.append({"role": "user", "content": observation})
+
+        repeated = self._is_repeat(verdict, action)
+        reward = self._reward(verdict, feedback, repeated)
+        terminated = bool(verdict.correct or feedback.end_episode)
+        truncated = not terminated and self.turn >= self.max_turns
+        self.done = terminated or truncated
+        info = {
+            "task_id": self.instance.task_id,
+            "turn": self.turn,
+            "verdict": verdict,
+            "feedback": feedback,
+            "repeated": repeated,
+            "messages": self._messages_copy(),
+        }
+        return observation, reward, terminated, truncated, info
+
+    def render(self) -> str | None:
+        """With ``render_mode="ansi"``, the episode so far as text."""
+        if self.render_mode != "ansi":
+            return None
+        return "\n\n".join(f"[{m['role']}]\n{m['content']}" for m in self.messages)
+
+    def close(self) -> None:
+        """Release the task's resources."""
+        self.task.close()
+
+    # --- the pieces of a step ------------------------------------------------------------------
+    def _judge(self, action: str) -> Verdict:
+        assert self.instance is not None
+        if len(action) > self.max_action_length:
+            return Verdict(
+                correct=False,
+                score=0.0,
+                answer=None,
+                reference=self.instance.reference,
+                form_error=(
+                    f"the reply has {len(action)} characters, more than the limit of "
+                    f"{self.max_action_length}; answer more briefly"
+                ),
+            )
+        return self.task.check(self.instance, action)
+
+    def _is_repeat(self, verdict: Verdict, action: str) -> bool:
+        key = " ".join((verdict.answer if verdict.answer is not None else action).split()).lower()
+        repeated = key in self._answers
+        self._answers.append(key)
+        return repeated
+
+    def _reward(self, verdict: Verdict, feedback: Feedback, repeated: bool) -> float:
+        value = feedback.value if self.reward_from == "feedback" else None
+        reward = verdict.score if value is None else value
+        reward *= self.turn_discount ** (self.turn - 1)
+        if repeated:
+            reward -= self.repeat_penalty
+        return float(reward)
+
+    def _fit(self, text: str) -> str:
+        limit = self.observation_space.max_length
+        if len(text) <= limit:
+            return text
+        return text[: limit - len(_TRUNCATION_MARK)] + _TRUNCATION_MARK
+
+    def _messages_copy(self) -> list[dict[str, str]]:
+        return [dict(message) for message in self.messages]
+
+
+def _check_int(name: str, value: Any, *, minimum: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
+
+
+def _make_task(task: str | Task, task_kwargs: dict[str, Any]) -> Task:
+    if isinstance(task, Task):
+        if task_kwargs:
+            raise ValueError(f"task kwargs {sorted(task_kwargs)} given with a ready-made Task object")
+        return task
+    task_cls = get_task(task)
+    try:
+        return task_cls(**task_kwargs)
+    except TypeError as error:
+        raise ValueError(f"bad argument for task {task!r}: {error}") from error
+
+
+def _make_simulator(
+    name: str | None, kind: str, kwargs: dict[str, Any] | None, hint_level: int | None
+) -> Simulator:
+    if name is None:
+        if kind not in DEFAULTS:
+            raise ValueError(f"feedback={kind!r} has no default simulator here; name one with simulator=")
+        name = DEFAULTS[kind]
+    simulator_cls = get_simulator(name)
+    kwargs = dict(kwargs or {})
+    if hint_level is not None:
+        if kind != "text":
+            raise ValueError(f"hint_level applies to feedback='text', not {kind!r}")
+        kwargs["hint_level"] = hint_level
+    kinds = getattr(simulator_cls, "kinds", ())
+    if kind not in kinds:
+        raise ValueError(f"simulator {name!r} gives {', '.join(kinds) or 'no'} feedback, not {kind!r}")
+    try:
+        simulator = simulator_cls(kind=kind, **kwargs)
+    except TypeError as error:
+        raise ValueError(f"bad simulator_kwargs for {name!r}: {error}") from error
+    if not callable(getattr(simulator, "respond", None)):
+        raise ValueError(f"simulator {name!r} has no respond(instance, transcript, verdict, rng) method")
+    return simulator

@@ -1,0 +1,127 @@
+"""The two values that flow through every step: the task's Verdict and the simulator's Feedback.
+
+A :class:`Verdict` is ground truth: the task's own judgement of an answer, with everything a critic
+could need to explain it (which step is wrong and what it should give, what is wrong in form, the
+worked solution). A :class:`Feedback` is what a simulated user or critic *says* about that verdict,
+in one of the :data:`KINDS`. The env shows the agent the feedback and keeps the verdict in ``info``,
+so evaluation stays honest even when the feedback is noisy or misleading.
+
+Both are frozen dataclasses: a step's record cannot be edited after the fact, they compare by value
+(which the determinism contract relies on) and they pickle across processes (async vector envs).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any, Literal
+
+FeedbackKind = Literal["none", "unary", "binary", "text", "process", "implicit"]
+
+#: Every feedback kind fbenv knows, from least to most informative (implicit is conversational).
+KINDS: tuple[str, ...] = ("none", "unary", "binary", "text", "process", "implicit")
+
+#: What each kind means, for ``fbenv list`` and the docs.
+KIND_DESCRIPTIONS: dict[str, str] = {
+    "none": "no feedback at all: the agent just gets another turn (MINT's no-feedback baseline)",
+    "unary": "a fixed nudge after a wrong answer, e.g. 'Let's try again.' (UFO)",
+    "binary": "correct / incorrect",
+    "text": "a critique in words; its detail is set by hint_level 0-4",
+    "process": "one correct/incorrect label per step of the answer",
+    "implicit": "the user's next message itself (conversation tasks)",
+}
+
+
+def check_kind(kind: str) -> str:
+    """Return ``kind`` if it is a known feedback kind, else raise a ValueError listing the kinds."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown feedback kind {kind!r}; choose one of {', '.join(KINDS)}")
+    return kind
+
+
+@dataclass(frozen=True)
+class StepCheck:
+    """The task's check of one step of an answer (one equation line, one test, one query).
+
+    ``expected`` is what this step should have been (or given); critics reveal it only at high hint
+    levels. ``message`` explains the check in words without revealing ``expected``.
+    """
+
+    index: int
+    text: str
+    correct: bool
+    expected: str | None = None
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Ground truth about one answer, produced by ``Task.check``.
+
+    Attributes:
+        correct: whether the answer solves the task (only a full score counts).
+        score: the task's own score in [0, 1]; partial credit is kept here.
+        answer: the final answer extracted from the agent's reply, or None if it gave none.
+        reference: the reference answer.
+        steps: one check per step the task could identify in the reply (may be empty).
+        form_error: what is wrong with the *form* of the reply (no final answer, too long, ...).
+        expected_steps: the reference solution's steps, for the critic's higher hint levels.
+        solution: a full worked solution in words, when the task has one.
+        diagnostics: further notes from the checker (e.g. "answer is larger than the reference").
+    """
+
+    correct: bool
+    score: float
+    answer: str | None
+    reference: str
+    steps: tuple[StepCheck, ...] = ()
+    form_error: str | None = None
+    expected_steps: tuple[str, ...] = ()
+    solution: str | None = None
+    diagnostics: tuple[str, ...] = ()
+
+    @property
+    def first_wrong_step(self) -> StepCheck | None:
+        """The first step whose check failed, or None when every identified step is right."""
+        return next((step for step in self.steps if not step.correct), None)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-able copy, for result files and transcripts."""
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Feedback:
+    """What a simulator says about an answer.
+
+    Attributes:
+        kind: one of :data:`KINDS`.
+        text: what the agent is shown as the next observation ("" for ``none``).
+        label: the correctness the feedback *conveys* (True = accepted). Noisy or adversarial
+            simulators may convey a label that differs from the verdict; None when the feedback
+            conveys nothing (``none``).
+        step_labels: one label per step for ``process`` feedback (the final answer's label last).
+        score: a scalar the feedback conveys in [0, 1]; the default reward. None means "use label".
+        end_episode: the simulator ends the episode (a user who leaves).
+        source: the registered name of the simulator that produced it.
+    """
+
+    kind: str
+    text: str
+    label: bool | None = None
+    step_labels: tuple[bool, ...] = ()
+    score: float | None = None
+    end_episode: bool = False
+    source: str = ""
+
+    @property
+    def value(self) -> float | None:
+        """The scalar this feedback conveys: ``score`` if set, else the label as 0/1, else None."""
+        if self.score is not None:
+            return self.score
+        if self.label is not None:
+            return 1.0 if self.label else 0.0
+        return None
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-able copy, for result files and transcripts."""
+        return asdict(self)

@@ -1,0 +1,23 @@
+"""Tasks: where instances come from and how answers are judged (one file per task source).
+
+Registered by name so that env kwargs stay JSON-able; modules are imported on first use, so
+``import fbenv`` does not import reasoning-gym or math-verify.
+"""
+
+from __future__ import annotations
+
+from fbenv.registry import Registry
+from fbenv.tasks.base import Instance, Task
+
+TASKS: Registry[type[Task]] = Registry("task")
+TASKS.register("arithmetic", "fbenv.tasks.arithmetic:ArithmeticTask")
+TASKS.register("reasoning_gym", "fbenv.tasks.reasoning_gym:ReasoningGymTask")
+TASKS.register("math_file", "fbenv.tasks.math_file:MathFileTask")
+
+
+def get_task(name: str) -> type[Task]:
+    """The task class for a registered name or a ``"package.module:Class"`` path."""
+    return TASKS.get(name)
+
+
+__all__ = ["TASKS", "Instance", "Task", "get_task"]

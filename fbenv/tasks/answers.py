@@ -1,0 +1,204 @@
+"""Reading answers out of free text, exactly: final-answer extraction, numbers, equation steps.
+
+Shared by the math tasks. Everything here is pure, bounded in cost by the length of its input, and
+never raises on odd input (agent text is hostile): it returns None or a failed check instead.
+"""
+
+from __future__ import annotations
+
+import re
+from fractions import Fraction
+
+from fbenv.feedback import StepCheck
+
+_ANSWER_MARK = re.compile(r"(?:final\s+answer|answer)\s*(?:is)?\s*[:：]", re.IGNORECASE)
+_ANSWER_TAG = re.compile(r"<answer>(.*?)</answer>", re.IGNORECASE | re.DOTALL)
+_BOXED = "\\boxed{"
+
+# A number as people write it: -12, +3, 1,234, 3.5, .5, 7/2 (as one token only when unspaced).
+_NUM = r"[-+−]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?|[-+−]?\.\d+"
+_NUMBER_TEXT = re.compile(rf"^\s*\$?\s*(?P<num>{_NUM})(?:\s*/\s*(?P<den>\d+))?\s*\$?\s*\.?\s*$")
+_OPERAND = rf"(?:\(\s*(?:{_NUM})\s*\)|(?:{_NUM}))"
+_OPS = {"+": "+", "-": "-", "−": "-", "*": "*", "×": "*", "x": "*", "·": "*", "/": "/", "÷": "/"}
+_OP = r"[-+−*×x·/÷]"
+_STEP_LINE = re.compile(
+    rf"^\s*(?:(?:step\s*)?\d+\s*[.):]\s+|[-•]\s+)?(?P<a>{_OPERAND})\s*(?P<op>{_OP})\s*(?P<b>{_OPERAND})"
+    rf"\s*=\s*(?P<c>{_OPERAND})\s*[.,;]?\s*$",
+    re.IGNORECASE,
+)
+# The same shape found anywhere in prose, e.g. "she sold 48 / 2 = 24 clips" or "<<48/2=24>>".
+_INLINE_EQUATION = re.compile(
+    rf"(?<![\w.])(?P<a>{_OPERAND})\s*(?P<op>{_OP})\s*(?P<b>{_OPERAND})\s*=\s*(?P<c>{_OPERAND})(?![\d])"
+)
+
+
+def extract_final_answer(reply: str, *, multiline: bool = False) -> str | None:
+    """The final answer in ``reply``, or None if it states none.
+
+    Looks, in order, for the last ``\\boxed{...}`` (braces balanced), the last ``<answer>...</answer>``
+    and the last ``Answer:`` / ``Final answer:`` marker. After a marker the answer runs to the end of
+    its line, or to the end of the reply when ``multiline`` (for answers such as grids).
+    """
+    boxed = _last_boxed(reply)
+    if boxed is not None:
+        return boxed.strip() or None
+    tags = _ANSWER_TAG.findall(reply)
+    if tags:
+        return tags[-1].strip() or None
+    marks = list(_ANSWER_MARK.finditer(reply))
+    if not marks:
+        return None
+    rest = reply[marks[-1].end() :]
+    if not multiline:
+        rest = rest.split("\n", 1)[0]
+    return rest.strip() or None
+
+
+def _last_boxed(text: str) -> str | None:
+    start = text.rfind(_BOXED)
+    if start < 0:
+        return None
+    depth, i = 1, start + len(_BOXED)
+    while i < len(text):
+        if text[i] == "{":
+            depth += 1
+        elif text[i] == "}":
+            depth -= 1
+            if depth == 0:
+                return text[start + len(_BOXED) : i]
+        i += 1
+    return None
+
+
+def parse_number(text: str) -> Fraction | None:
+    """The exact value of a number written as text (``-1,234.5``, ``7/2``, ``$12.``), else None."""
+    if len(text) > 200:
+        return None
+    match = _NUMBER_TEXT.match(text)
+    if not match:
+        return None
+    value = _to_fraction(match.group("num"))
+    den = match.group("den")
+    if den is not None:
+        if int(den) == 0:
+            return None
+        value /= int(den)
+    return value
+
+
+def _to_fraction(token: str) -> Fraction:
+    token = token.strip().strip("()").strip().replace(",", "").replace("−", "-")
+    return Fraction(token)
+
+
+def format_number(value: Fraction) -> str:
+    """Write an exact value the way the tasks print it: ``12``, ``-3``, ``7/2``."""
+    return str(value.numerator) if value.denominator == 1 else f"{value.numerator}/{value.denominator}"
+
+
+def apply_op(a: Fraction, op: str, b: Fraction) -> Fraction | None:
+    """``a op b`` exactly; None for division by zero."""
+    if op == "+":
+        return a + b
+    if op == "-":
+        return a - b
+    if op == "*":
+        return a * b
+    if b == 0:
+        return None
+    return a / b
+
+
+def parse_step(line: str) -> tuple[Fraction, str, Fraction, Fraction] | None:
+    """Read one ``a op b = c`` line (an optional ``Step 1:`` prefix allowed), else None."""
+    if len(line) > 500:
+        return None
+    match = _STEP_LINE.match(line)
+    if not match:
+        return None
+    return _equation(match)
+
+
+def _equation(match: re.Match[str]) -> tuple[Fraction, str, Fraction, Fraction]:
+    return (
+        _to_fraction(match.group("a")),
+        _OPS[match.group("op").lower()],
+        _to_fraction(match.group("b")),
+        _to_fraction(match.group("c")),
+    )
+
+
+def check_calculations(reply: str, *, limit: int = 200) -> tuple[StepCheck, ...]:
+    """Check every ``a op b = c`` calculation written anywhere in ``reply`` with exact arithmetic.
+
+    This is the process check for tasks whose solution path is not known step by step (files of
+    word problems, reasoning-gym): each calculation the agent wrote is right or wrong on its own.
+    At most ``limit`` calculations are checked.
+    """
+    checks: list[StepCheck] = []
+    for match in _INLINE_EQUATION.finditer(reply):
+        if len(checks) >= limit:
+            break
+        a, op, b, c = _equation(match)
+        result = apply_op(a, op, b)
+        correct = result is not None and result == c
+        expected = None if result is None else f"{format_number(a)} {op} {format_number(b)} = {format_number(result)}"
+        message = "the arithmetic is right" if correct else (
+            "division by zero" if result is None else "the arithmetic is wrong"
+        )
+        checks.append(StepCheck(len(checks), match.group(0), correct, expected, message))
+    return tuple(checks)
+
+
+ORDINALS = (
+    "first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth",
+    "eleventh", "twelfth", "thirteenth", "fourteenth", "fifteenth", "sixteenth", "seventeenth",
+    "eighteenth", "nineteenth", "twentieth",
+)
+
+
+def ordinal(index: int) -> str:
+    """``0 → "first"``; written in words so that feedback that names a step carries no digits."""
+    return ORDINALS[index] if 0 <= index < len(ORDINALS) else "twenty-first or later"
+
+
+def _normalise(text: str) -> str:
+    return " ".join(text.strip().strip("$").strip().rstrip(".").split()).lower()
+
+
+def math_equal(answer: str, reference: str) -> bool:
+    """Whether ``answer`` equals ``reference`` mathematically.
+
+    The fast exact path decides whenever it can: equal after normalising white space, ``$`` and a
+    trailing period, or both plain numbers (compared as exact fractions, so ``1,000`` = ``1000.0``
+    and ``0.5`` = ``1/2``, while ``72`` vs ``73`` is settled without parsing any LaTeX). Only
+    answers that are not both plain numbers go to math-verify (imported on first use).
+    """
+    if _normalise(answer) == _normalise(reference):
+        return True
+    number, ref_number = parse_number(answer), parse_number(reference)
+    if ref_number is not None and number is not None:
+        return number == ref_number
+    if len(answer) > 2_000:
+        return False
+    return _math_verify_equal(answer, reference)
+
+
+def _math_verify_equal(answer: str, reference: str) -> bool:
+    import threading
+
+    from math_verify import parse, verify
+
+    # math-verify's time limits use SIGALRM, which only the main thread may set.
+    timeout = 5 if threading.current_thread() is threading.main_thread() else None
+    try:
+        gold = parse(_as_math(reference), parsing_timeout=timeout)
+        pred = parse(_as_math(answer), parsing_timeout=timeout)
+        return bool(gold and pred and verify(gold, pred, timeout_seconds=timeout))
+    except Exception:  # math-verify raises on some hostile input; it is simply not equal
+        return False
+
+
+def _as_math(text: str) -> str:
+    text = text.strip()
+    return text if "$" in text or "\\" in text else f"${text}$"

@@ -1,0 +1,62 @@
+"""The simulator interface: turn a task's Verdict into the feedback a user or critic would give.
+
+A simulator never re-implements task logic; it reads the :class:`~fbenv.feedback.Verdict` (ground
+truth with explanations) and decides what to *say*. Any simulator therefore works with any task.
+Randomness comes only from the ``rng`` the env passes in (the env's seeded generator), so the same
+seed and actions give the same feedback, byte for byte.
+
+A simulator of your own is a subclass (or any class with ``kinds``, ``kind`` and ``respond``),
+named to ``gym.make`` as ``simulator="package.module:Class"``.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
+
+import numpy as np
+
+from fbenv.feedback import Feedback, Verdict, check_kind
+from fbenv.tasks.base import Instance
+
+Message = Mapping[str, str]
+
+
+class Simulator(ABC):
+    """Base class for simulated users and critics.
+
+    Subclasses set ``kinds`` (the feedback kinds they can give) and implement :meth:`respond`.
+    Constructor keyword arguments come from ``gym.make(..., simulator_kwargs={...})`` and must be
+    JSON-able, so the env spec names exactly what produced an episode.
+    """
+
+    #: The registered name, recorded in every Feedback's ``source``.
+    name: ClassVar[str] = ""
+    #: The feedback kinds this simulator can give.
+    kinds: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, kind: str | None = None) -> None:
+        kind = kind if kind is not None else self.kinds[0]
+        check_kind(kind)
+        if kind not in self.kinds:
+            raise ValueError(
+                f"simulator {self.name or type(self).__name__!r} gives {', '.join(self.kinds)} feedback, "
+                f"not {kind!r}"
+            )
+        self.kind = kind
+
+    @abstractmethod
+    def respond(
+        self,
+        instance: Instance,
+        transcript: Sequence[Message],
+        verdict: Verdict,
+        rng: np.random.Generator,
+    ) -> Feedback:
+        """The feedback on the agent's latest reply (the last message of ``transcript``)."""
+
+    def make_feedback(self, text: str, label: bool | None, **fields: Any) -> Feedback:
+        """A Feedback of this simulator's kind, stamped with its name."""
+        return Feedback(kind=self.kind, text=text, label=label, source=self.name or type(self).__name__,
+                        **fields)

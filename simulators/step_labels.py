@@ -1,0 +1,32 @@
+"""``step-labels``: process feedback, one label per step of the answer (Fine-Grained RLHF, StepTool).
+
+The labels come from the task's per-step checks (each equation line, each test, each query), then
+one for the final answer. They are rendered for the agent one per line and kept structured in
+``Feedback.step_labels``; the feedback's score is the share of positive labels.
+"""
+
+from __future__ import annotations
+
+from fbenv.simulators.base import Simulator
+
+from fbenv.feedback import Feedback
+
+_SHOWN = 80  # characters of each step quoted back to the agent
+
+
+class StepLabels(Simulator):
+    """Labels every step the task checked, then the final answer."""
+
+    name = "step-labels"
+    kinds = ("process",)
+
+    def respond(self, instance, transcript, verdict, rng) -> Feedback:
+        labels = (*(step.correct for step in verdict.steps), verdict.correct)
+        lines = []
+        for step in verdict.steps:
+            shown = step.text if len(step.text) <= _SHOWN else step.text[: _SHOWN - 1] + "…"
+            lines.append(f"Step {step.index + 1} `{shown}`: {'correct' if step.correct else 'incorrect'}")
+        lines.append(f"Final answer: {'correct' if verdict.correct else 'incorrect'}")
+        return self.make_feedback(
+            "\n".join(lines), verdict.correct, step_labels=labels, score=sum(labels) / len(labels)
+        )
