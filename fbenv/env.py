@@ -13,7 +13,7 @@ env's generator, seeded by ``reset(seed=...)``.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import gymnasium as gym
 
@@ -51,7 +51,7 @@ class FeedbackEnv(gym.Env[str, str]):
         **task_kwargs: the task's own configuration (e.g. ``difficulty=3``, ``dataset=...``).
     """
 
-    metadata: dict[str, Any] = {"render_modes": ["ansi"]}
+    metadata: ClassVar[dict[str, Any]] = {"render_modes": ["ansi"]}
 
     def __init__(
         self,

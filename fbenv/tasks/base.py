@@ -69,5 +69,5 @@ class Task(ABC):
     def check(self, instance: Instance, reply: str) -> Verdict:
         """Judge the agent's whole reply to ``instance``; must not raise on any string."""
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027  (optional hook, not abstract)
         """Release resources (processes, files); the default holds none."""
