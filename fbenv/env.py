@@ -13,6 +13,7 @@ env's generator, seeded by ``reset(seed=...)``.
 
 from __future__ import annotations
 
+import inspect
 from typing import Any, ClassVar
 
 import gymnasium as gym
@@ -51,7 +52,7 @@ class FeedbackEnv(gym.Env[str, str]):
         **task_kwargs: the task's own configuration (e.g. ``difficulty=3``, ``dataset=...``).
     """
 
-    metadata: ClassVar[dict[str, Any]] = {"render_modes": ["ansi"]}
+    metadata: ClassVar[dict[str, Any]] = {"render_modes": ["ansi"], "render_fps": 1}
 
     def __init__(
         self,
@@ -98,6 +99,7 @@ class FeedbackEnv(gym.Env[str, str]):
         self.render_mode = render_mode
         self.metadata = {
             "render_modes": ["ansi"],
+            "render_fps": 1,
             "family": self.task.family,
             "feedback_kinds": tuple(self.task.feedback_kinds),
         }
@@ -193,10 +195,8 @@ class FeedbackEnv(gym.Env[str, str]):
                 score=0.0,
                 answer=None,
                 reference=self.instance.reference,
-                form_error=(
-                    f"the reply has {len(action)} characters, more than the limit of "
-                    f"{self.max_action_length}; answer more briefly"
-                ),
+                # No figures here: critics show form errors at hint levels that must carry no numbers.
+                form_error="the reply is longer than the env's max_action_length; answer more briefly",
             )
         return self.task.check(self.instance, action)
 
@@ -224,6 +224,11 @@ class FeedbackEnv(gym.Env[str, str]):
         return [dict(message) for message in self.messages]
 
 
+ENV_ARGUMENTS = tuple(
+    name for name in inspect.signature(FeedbackEnv.__init__).parameters if name not in ("self", "task_kwargs")
+)
+
+
 def _check_int(name: str, value: Any, *, minimum: int) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
         raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
@@ -235,6 +240,14 @@ def _make_task(task: str | Task, task_kwargs: dict[str, Any]) -> Task:
             raise ValueError(f"task kwargs {sorted(task_kwargs)} given with a ready-made Task object")
         return task
     task_cls = get_task(task)
+    accepted = inspect.signature(task_cls).parameters
+    takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in accepted.values())
+    unknown = sorted(set(task_kwargs) - set(accepted))
+    if unknown and not takes_any:
+        raise ValueError(
+            f"unknown argument(s) {', '.join(unknown)} for task {task!r}; it takes "
+            f"{', '.join(accepted) or 'none'}, and the env takes {', '.join(ENV_ARGUMENTS)}"
+        )
     try:
         return task_cls(**task_kwargs)
     except TypeError as error:

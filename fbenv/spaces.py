@@ -12,9 +12,9 @@ shared memory as length-prefixed arrays of code points (any character survives t
 from __future__ import annotations
 
 import multiprocessing as mp
-from collections.abc import Iterable
+from collections.abc import Sequence
 from types import ModuleType
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 from gymnasium.spaces import Space
@@ -23,7 +23,6 @@ from gymnasium.vector.utils import (
     concatenate,
     create_empty_array,
     create_shared_memory,
-    iterate,
     read_from_shared_memory,
     write_to_shared_memory,
 )
@@ -99,10 +98,8 @@ concatenate.register(UnicodeText)(_concatenate_custom)
 def _empty_unicode(space: UnicodeText, n: int = 1, fn: Any = np.zeros) -> tuple[str, ...]:
     return tuple("" for _ in range(n))
 
-
-@iterate.register(UnicodeText)
-def _iterate_unicode(space: UnicodeText, items: Iterable[str]) -> Iterable[str]:
-    return iter(items)
+# No ``iterate`` registration on purpose: Gymnasium iterates a Tuple of unregistered subspaces
+# item by item, which is what a batch of strings needs.
 
 
 # Async vector envs: slot i holds [length, code point 0, ..., code point max_length-1].
@@ -123,7 +120,40 @@ def _write_unicode(space: UnicodeText, index: int, value: str, shared_memory: An
 
 
 @read_from_shared_memory.register(UnicodeText)
-def _read_unicode(space: UnicodeText, shared_memory: Any, n: int = 1) -> tuple[str, ...]:
-    width = space.max_length + 1
-    buffer = np.frombuffer(shared_memory.get_obj(), dtype=np.int32).reshape(n, width)
-    return tuple(row[1 : 1 + int(row[0])].tobytes().decode("utf-32-le", "surrogatepass") for row in buffer)
+def _read_unicode(space: UnicodeText, shared_memory: Any, n: int = 1) -> SharedStrings:
+    return SharedStrings(space, shared_memory, n)
+
+
+class SharedStrings(Sequence[str]):
+    """A live view of the strings in a shared-memory buffer.
+
+    AsyncVectorEnv reads its observation buffer once, at construction, and relies on the result
+    being a *view* that later writes show through (true of numpy arrays). A tuple of decoded
+    strings would be a stale snapshot, so this decodes on access instead; ``deepcopy`` (what the
+    vector env returns to users by default) gives a plain tuple snapshot.
+    """
+
+    def __init__(self, space: UnicodeText, shared_memory: Any, n: int) -> None:
+        self._rows = np.frombuffer(shared_memory.get_obj(), dtype=np.int32).reshape(n, space.max_length + 1)
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    @overload
+    def __getitem__(self, index: int) -> str: ...
+    @overload
+    def __getitem__(self, index: slice) -> tuple[str, ...]: ...
+    def __getitem__(self, index: int | slice) -> str | tuple[str, ...]:
+        if isinstance(index, slice):
+            return tuple(self[i] for i in range(len(self))[index])
+        row = self._rows[index]
+        return row[1 : 1 + int(row[0])].tobytes().decode("utf-32-le", "surrogatepass")
+
+    def __deepcopy__(self, memo: dict) -> tuple[str, ...]:
+        return tuple(self)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, (Sequence, SharedStrings)) and tuple(self) == tuple(other)
+
+    def __repr__(self) -> str:
+        return f"SharedStrings({tuple(self)!r})"

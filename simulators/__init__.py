@@ -6,9 +6,8 @@ chosen feedback kind (:data:`DEFAULTS`). A ``"package.module:Class"`` string loa
 
 from __future__ import annotations
 
-from fbenv.simulators.base import Message, Simulator
-
 from fbenv.registry import Registry
+from fbenv.simulators.base import Message, Simulator
 
 SIMULATORS: Registry[type[Simulator]] = Registry("simulator")
 SIMULATORS.register("silent", "fbenv.simulators.silent:Silent")

@@ -18,9 +18,8 @@ Feedback Friction.
 
 from __future__ import annotations
 
-from fbenv.simulators.base import Simulator
-
 from fbenv.feedback import Feedback, Verdict
+from fbenv.simulators.base import Simulator
 from fbenv.tasks.answers import ordinal
 
 HINT_LEVELS = (0, 1, 2, 3, 4)

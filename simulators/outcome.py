@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from fbenv.simulators.base import Simulator
-
 from fbenv.feedback import Feedback
+from fbenv.simulators.base import Simulator
 
 
 class Outcome(Simulator):

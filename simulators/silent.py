@@ -6,9 +6,8 @@ The agent's next observation is empty; it only learns that the episode goes on. 
 
 from __future__ import annotations
 
-from fbenv.simulators.base import Simulator
-
 from fbenv.feedback import Feedback
+from fbenv.simulators.base import Simulator
 
 
 class Silent(Simulator):

@@ -7,9 +7,8 @@ one for the final answer. They are rendered for the agent one per line and kept 
 
 from __future__ import annotations
 
-from fbenv.simulators.base import Simulator
-
 from fbenv.feedback import Feedback
+from fbenv.simulators.base import Simulator
 
 _SHOWN = 80  # characters of each step quoted back to the agent
 

@@ -6,9 +6,8 @@ phrasings from the env's generator each time, so the agent cannot key on one str
 
 from __future__ import annotations
 
-from fbenv.simulators.base import Simulator
-
 from fbenv.feedback import Feedback
+from fbenv.simulators.base import Simulator
 
 DEFAULT_NUDGE = "Let's try again."
 NUDGE_POOL = (

@@ -28,7 +28,8 @@ class Instance:
         prompt: what the agent sees at reset.
         reference: the reference final answer.
         oracle_action: a reply that solves the instance on the first turn (used by contract tests,
-            oracle agents and upper bounds).
+            oracle agents and upper bounds); None only where the source has no reference answer
+            (some reasoning-gym datasets accept many answers and only score validity).
         data: task-specific facts the checker needs (kept out of the agent's sight).
     """
 
@@ -36,7 +37,7 @@ class Instance:
     index: int
     prompt: str
     reference: str
-    oracle_action: str
+    oracle_action: str | None
     data: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
 

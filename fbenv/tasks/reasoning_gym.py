@@ -82,13 +82,14 @@ class ReasoningGymTask(Task):
 
     def instance(self, index: int) -> Instance:
         entry = self.dataset[index]
-        reference = str(entry["answer"])
+        # Some datasets accept many answers and carry none (their scorer checks validity instead).
+        reference = "" if entry["answer"] is None else str(entry["answer"])
         return Instance(
             task_id=f"reasoning_gym/{self.dataset_name}/s{self.seed}/{index}",
             index=index,
             prompt=f"{entry['question']}\n\n{ANSWER_INSTRUCTIONS}",
             reference=reference,
-            oracle_action=f"Answer: {reference}",
+            oracle_action=f"Answer: {reference}" if entry["answer"] is not None else None,
             data={"entry": entry},
         )
 
@@ -122,6 +123,6 @@ class ReasoningGymTask(Task):
             reference=instance.reference,
             steps=check_calculations(reply),
             form_error=form_error,
-            solution=f"Answer: {instance.reference}",
+            solution=f"Answer: {instance.reference}" if instance.reference else None,
             diagnostics=tuple(diagnostics),
         )

@@ -1,0 +1,340 @@
+"""The ``fbenv`` command: see what is registered, or play an episode yourself in the terminal.
+
+::
+
+    fbenv list                      # envs, simulators and feedback kinds, as tables
+    fbenv list --json               # the same, as JSON
+    fbenv play fbenv/Math-v0 --feedback text --seed 0
+    fbenv play Math-v0 --feedback binary --set difficulty=3 --max-turns 3
+
+In ``play`` you are the agent: the prompt is printed, you type a reply (it may span several lines
+and ends at an empty line), and the env's feedback, reward and turn are printed back until the
+episode ends. End of input (Ctrl-D) with no reply stops the game. Standard library only, besides
+fbenv and gymnasium.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import textwrap
+from collections.abc import Sequence
+from typing import Any, TextIO
+
+import gymnasium as gym
+
+import fbenv
+from fbenv.feedback import KIND_DESCRIPTIONS, KINDS, Verdict
+from fbenv.simulators import DEFAULTS, SIMULATORS, get_simulator
+from fbenv.tasks import get_task
+
+PROG = "fbenv"
+#: Exit code for a bad request (unknown id, bad kwargs): argparse's usage-error code.
+EXIT_USAGE = 2
+#: Exit code after Ctrl-C, as shells report SIGINT.
+EXIT_INTERRUPTED = 130
+_ENV_ERRORS = (ValueError, TypeError, gym.error.Error)
+
+
+class CLIError(Exception):
+    """A problem with what the user asked for; ``main`` prints it as one line and exits with 2."""
+
+
+# --- fbenv list --------------------------------------------------------------------------------
+def listing() -> dict[str, list[dict[str, Any]]]:
+    """Every registered env, simulator and feedback kind, as JSON-able data (what ``list`` prints)."""
+    envs = []
+    for env_id, (family, kwargs) in fbenv.ENVS.items():
+        entry: dict[str, Any] = {"id": env_id, "family": family}
+        try:
+            entry["feedback_kinds"] = list(env_feedback_kinds(env_id, kwargs))
+        except (*_ENV_ERRORS, ImportError) as error:
+            entry["feedback_kinds"] = []
+            entry["error"] = _one_line(error)
+        envs.append(entry)
+    simulators = [
+        {
+            "name": name,
+            "kinds": list(getattr(get_simulator(name), "kinds", ())),
+            "default_for": [kind for kind, default in DEFAULTS.items() if default == name],
+        }
+        for name in SIMULATORS
+    ]
+    kinds = [{"kind": kind, "description": KIND_DESCRIPTIONS.get(kind, "")} for kind in KINDS]
+    return {"envs": envs, "simulators": simulators, "feedback_kinds": kinds}
+
+
+def env_feedback_kinds(env_id: str, kwargs: dict[str, Any]) -> tuple[str, ...]:
+    """The feedback kinds an env supports (its ``metadata["feedback_kinds"]``).
+
+    Read from the task class when the registration names a task, which imports only the task's
+    module (reasoning-gym and the like are imported when a task is *built*); otherwise the env is
+    built with ``gym.make`` and asked.
+    """
+    task = kwargs.get("task")
+    if isinstance(task, str):
+        kinds = getattr(get_task(task), "feedback_kinds", None)
+        if isinstance(kinds, (tuple, list)):
+            return tuple(kinds)
+    env = gym.make(env_id)
+    try:
+        return tuple(env.unwrapped.metadata.get("feedback_kinds", ()))
+    finally:
+        env.close()
+
+
+def format_listing(data: dict[str, list[dict[str, Any]]]) -> str:
+    """The listing as three plain-text tables."""
+    env_rows = [
+        [env["id"], env["family"], ", ".join(env["feedback_kinds"]) or f"(unavailable: {env.get('error', '?')})"]
+        for env in data["envs"]
+    ]
+    simulator_rows = [
+        [sim["name"], ", ".join(sim["kinds"]), ", ".join(sim["default_for"]) or "-"] for sim in data["simulators"]
+    ]
+    kind_rows = [[kind["kind"], kind["description"]] for kind in data["feedback_kinds"]]
+    return "\n\n".join(
+        [
+            "Environments\n" + _table(["ID", "FAMILY", "FEEDBACK KINDS"], env_rows),
+            "Simulators (simulator=NAME; the default is used when none is named)\n"
+            + _table(["NAME", "GIVES", "DEFAULT FOR"], simulator_rows),
+            "Feedback kinds (feedback=KIND)\n" + _table(["KIND", "DESCRIPTION"], kind_rows),
+        ]
+    )
+
+
+def _table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """Left-aligned columns two spaces apart, indented; the last column is not padded."""
+    widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows, strict=False)]
+    lines = []
+    for row in [headers, *rows]:
+        cells = [str(cell).ljust(width) for cell, width in zip(row[:-1], widths, strict=False)] + [str(row[-1])]
+        lines.append("  " + "  ".join(cells))
+    return "\n".join(lines)
+
+
+def run_list(args: argparse.Namespace) -> int:
+    """``fbenv list``: print the listing as tables, or as JSON with ``--json``."""
+    data = listing()
+    print(json.dumps(data, indent=2) if args.json else format_listing(data))
+    return 0
+
+
+# --- fbenv play --------------------------------------------------------------------------------
+def resolve_env_id(name: str) -> str:
+    """The registered fbenv id for ``name``; the ``fbenv/`` namespace may be left out."""
+    for candidate in (name, f"fbenv/{name}"):
+        if candidate in fbenv.ENVS:
+            return candidate
+    raise CLIError(f"unknown env id {name!r}; known ids: {', '.join(fbenv.ENVS)} (see `fbenv list`)")
+
+
+def parse_setting(text: str) -> tuple[str, Any]:
+    """Parse one ``--set key=value``: the value as JSON when it parses (3, true, [1, 2]), else a string."""
+    key, sep, raw = text.partition("=")
+    key = key.strip()
+    if not sep or not key.isidentifier():
+        raise argparse.ArgumentTypeError(f"expected key=value, got {text!r}")
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError:
+        value = raw
+    return key, value
+
+
+def env_kwargs(args: argparse.Namespace) -> dict[str, Any]:
+    """The ``gym.make`` kwargs from ``--set`` and the named options (which must not both set a key)."""
+    kwargs = dict(args.settings)
+    named = {
+        "feedback": args.feedback,
+        "simulator": args.simulator,
+        "max_turns": args.max_turns,
+        "hint_level": args.hint_level,
+    }
+    for key, value in named.items():
+        if value is None:
+            continue
+        if key in kwargs:
+            raise CLIError(f"{key} is given twice: as --{key.replace('_', '-')} and with --set")
+        kwargs[key] = value
+    return kwargs
+
+
+def read_reply(stream: TextIO) -> str | None:
+    """Read one reply: lines up to an empty line or end of input; None at end of input with no reply.
+
+    Blank lines before the reply starts are skipped, so an accidental Enter does not send "".
+    """
+    lines: list[str] = []
+    for line in iter(stream.readline, ""):
+        text = line.rstrip("\r\n")
+        if text.strip():
+            lines.append(text)
+        elif lines:
+            break
+    return "\n".join(lines) if lines else None
+
+
+def run_play(args: argparse.Namespace) -> int:
+    """``fbenv play``: one episode with a person as the agent, on stdin/stdout."""
+    env_id = resolve_env_id(args.id)
+    kwargs = env_kwargs(args)
+    try:
+        env = gym.make(env_id, **kwargs)
+    except _ENV_ERRORS as error:
+        raise CLIError(f"cannot make {env_id}: {_one_line(error)}") from error
+    try:
+        return play_episode(env, env_id, seed=args.seed, task_index=args.task_index)
+    finally:
+        env.close()
+
+
+def play_episode(env: gym.Env, env_id: str, *, seed: int | None, task_index: int | None) -> int:
+    """Reset ``env``, then alternate reply and feedback until it ends; print the outcome."""
+    options = {"task_index": task_index} if task_index is not None else None
+    try:
+        prompt, info = env.reset(seed=seed, options=options)
+    except _ENV_ERRORS as error:
+        raise CLIError(f"cannot reset {env_id}: {_one_line(error)}") from error
+    base = env.unwrapped
+    max_turns = getattr(base, "max_turns", None)
+    simulator = getattr(base, "simulator", None)
+    simulator_name = getattr(simulator, "name", "") or type(simulator).__name__
+    print(f"{env_id} | task {info['task_id']} | feedback {getattr(base, 'feedback_kind', '?')} ({simulator_name})")
+    _heading("prompt")
+    print(prompt)
+
+    turn, verdict, stopped = 0, None, False
+    terminated = truncated = False
+    while not (terminated or truncated):
+        print(f"\nYour reply for turn {turn + 1}{_of(max_turns)} (end it with an empty line; Ctrl-D to quit):")
+        sys.stdout.flush()
+        reply = read_reply(sys.stdin)
+        if reply is None:
+            stopped = True
+            break
+        if not sys.stdin.isatty():  # piped input is not echoed by a terminal: show it, for a full transcript
+            print(textwrap.indent(reply, "> "))
+        feedback, reward, terminated, truncated, info = env.step(reply)
+        turn, verdict = info["turn"], info.get("verdict")
+        _heading(f"feedback | turn {turn}{_of(max_turns)} | reward {round(reward, 4)}")
+        print(feedback if feedback else "(no feedback: this kind says nothing)")
+
+    instance = getattr(base, "instance", None)
+    print_outcome(
+        verdict,
+        turn=turn,
+        max_turns=max_turns,
+        terminated=terminated,
+        stopped=stopped,
+        reference=getattr(instance, "reference", None),
+    )
+    return 0
+
+
+def print_outcome(
+    verdict: Verdict | None,
+    *,
+    turn: int,
+    max_turns: int | None,
+    terminated: bool,
+    stopped: bool,
+    reference: str | None,
+) -> None:
+    """Say how the episode ended and show the ground truth (the last verdict's reference answer)."""
+    _heading("outcome")
+    solved = verdict is not None and verdict.correct
+    turns = f"{turn} turn{'s' if turn != 1 else ''}"
+    if solved:
+        print(f"Solved on turn {turn}{_of(max_turns)}.")
+    elif stopped:
+        print(f"Not solved: you stopped after {turns}.")
+    elif terminated:
+        print(f"Not solved: the simulator ended the episode after {turns}.")
+    else:
+        print(f"Not solved: out of turns after {turns}.")
+    if verdict is not None:
+        reference = verdict.reference
+    if reference is not None:
+        print(f"Reference answer: {reference}")
+    if verdict is not None and not solved:
+        print(f"Your last answer: {verdict.answer if verdict.answer is not None else '(no final answer found)'}")
+        if verdict.solution:
+            print(f"Worked solution:\n{verdict.solution}")
+
+
+def _of(max_turns: int | None) -> str:
+    return f" of {max_turns}" if max_turns is not None else ""
+
+
+def _heading(title: str) -> None:
+    print(f"\n--- {title} ---")
+
+
+def _one_line(error: BaseException) -> str:
+    return " ".join(str(error).split()) or type(error).__name__
+
+
+# --- the parser and main -----------------------------------------------------------------------
+def build_parser() -> argparse.ArgumentParser:
+    """The ``fbenv`` argument parser with its ``list`` and ``play`` subcommands."""
+    parser = argparse.ArgumentParser(prog=PROG, description="Gymnasium feedback environments for language agents.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {fbenv.__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    list_parser = commands.add_parser("list", help="list envs, simulators and feedback kinds")
+    list_parser.add_argument("--json", action="store_true", help="print JSON instead of tables")
+    list_parser.set_defaults(run=run_list)
+
+    play_parser = commands.add_parser(
+        "play",
+        help="play an episode yourself in the terminal",
+        description="Play an episode as the agent. A reply may span several lines and ends at an empty "
+        "line; end of input (Ctrl-D) with no reply stops the game.",
+    )
+    play_parser.add_argument("id", metavar="ID", help="an env id from `fbenv list` (the fbenv/ prefix is optional)")
+    play_parser.add_argument("--feedback", metavar="KIND", help=f"feedback kind: {', '.join(KINDS)}")
+    play_parser.add_argument("--seed", type=int, help="reset seed (picks the instance); random if omitted")
+    play_parser.add_argument("--task-index", type=int, metavar="I", help="play instance I instead of a seeded one")
+    play_parser.add_argument("--max-turns", type=int, metavar="N", help="replies before the episode is truncated")
+    play_parser.add_argument("--hint-level", type=int, metavar="L", help="0-4, how much a text critic reveals")
+    play_parser.add_argument("--simulator", metavar="NAME", help="a simulator from `fbenv list`")
+    play_parser.add_argument(
+        "--set",
+        dest="settings",
+        type=parse_setting,
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="an extra env kwarg, e.g. difficulty=3 (VALUE is JSON when it parses, else a string); repeatable",
+    )
+    play_parser.set_defaults(run=run_play)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the ``fbenv`` command with ``argv`` (default: ``sys.argv[1:]``); return the exit code."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit_:  # --help, --version and usage errors: argparse has printed already
+        if exit_.code is None:
+            return 0
+        return exit_.code if isinstance(exit_.code, int) else EXIT_USAGE
+    try:
+        return args.run(args)
+    except CLIError as error:
+        print(f"{PROG}: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print(file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:  # e.g. `fbenv list | head`: stop quietly, as other tools do
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
