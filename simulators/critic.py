@@ -18,9 +18,14 @@ Feedback Friction.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+import numpy as np
+
 from fbenv.feedback import Feedback, Verdict
-from fbenv.simulators.base import Simulator
+from fbenv.simulators.base import Message, Simulator
 from fbenv.tasks.answers import ordinal
+from fbenv.tasks.base import Instance
 
 HINT_LEVELS = (0, 1, 2, 3, 4)
 
@@ -71,7 +76,10 @@ class Critic(Simulator):
             raise ValueError(f"hint_level must be one of 0, 1, 2, 3, 4, got {hint_level!r}")
         self.hint_level = level
 
-    def respond(self, instance, transcript, verdict, rng) -> Feedback:
+    def respond(
+        self, instance: Instance, transcript: Sequence[Message], verdict: Verdict, rng: np.random.Generator
+    ) -> Feedback:
+        """See :meth:`fbenv.simulators.base.Simulator.respond`."""
         return self.make_feedback(critique(verdict, self.hint_level), verdict.correct)
 
 

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
-from fbenv.feedback import Feedback
-from fbenv.simulators.base import Simulator
+from collections.abc import Sequence
+
+import numpy as np
+
+from fbenv.feedback import Feedback, Verdict
+from fbenv.simulators.base import Message, Simulator
+from fbenv.tasks.base import Instance
 
 
 class Outcome(Simulator):
@@ -12,5 +17,8 @@ class Outcome(Simulator):
     name = "outcome"
     kinds = ("binary",)
 
-    def respond(self, instance, transcript, verdict, rng) -> Feedback:
+    def respond(
+        self, instance: Instance, transcript: Sequence[Message], verdict: Verdict, rng: np.random.Generator
+    ) -> Feedback:
+        """See :meth:`fbenv.simulators.base.Simulator.respond`."""
         return self.make_feedback("Correct." if verdict.correct else "Incorrect.", verdict.correct)

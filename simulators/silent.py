@@ -6,8 +6,13 @@ The agent's next observation is empty; it only learns that the episode goes on. 
 
 from __future__ import annotations
 
-from fbenv.feedback import Feedback
-from fbenv.simulators.base import Simulator
+from collections.abc import Sequence
+
+import numpy as np
+
+from fbenv.feedback import Feedback, Verdict
+from fbenv.simulators.base import Message, Simulator
+from fbenv.tasks.base import Instance
 
 
 class Silent(Simulator):
@@ -16,5 +21,8 @@ class Silent(Simulator):
     name = "silent"
     kinds = ("none",)
 
-    def respond(self, instance, transcript, verdict, rng) -> Feedback:
+    def respond(
+        self, instance: Instance, transcript: Sequence[Message], verdict: Verdict, rng: np.random.Generator
+    ) -> Feedback:
+        """See :meth:`fbenv.simulators.base.Simulator.respond`."""
         return self.make_feedback("", None)

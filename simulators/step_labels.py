@@ -7,8 +7,13 @@ one for the final answer. They are rendered for the agent one per line and kept 
 
 from __future__ import annotations
 
-from fbenv.feedback import Feedback
-from fbenv.simulators.base import Simulator
+from collections.abc import Sequence
+
+import numpy as np
+
+from fbenv.feedback import Feedback, Verdict
+from fbenv.simulators.base import Message, Simulator
+from fbenv.tasks.base import Instance
 
 _SHOWN = 80  # characters of each step quoted back to the agent
 
@@ -19,7 +24,10 @@ class StepLabels(Simulator):
     name = "step-labels"
     kinds = ("process",)
 
-    def respond(self, instance, transcript, verdict, rng) -> Feedback:
+    def respond(
+        self, instance: Instance, transcript: Sequence[Message], verdict: Verdict, rng: np.random.Generator
+    ) -> Feedback:
+        """See :meth:`fbenv.simulators.base.Simulator.respond`."""
         labels = (*(step.correct for step in verdict.steps), verdict.correct)
         lines = []
         for step in verdict.steps:

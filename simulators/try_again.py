@@ -6,8 +6,13 @@ phrasings from the env's generator each time, so the agent cannot key on one str
 
 from __future__ import annotations
 
-from fbenv.feedback import Feedback
-from fbenv.simulators.base import Simulator
+from collections.abc import Sequence
+
+import numpy as np
+
+from fbenv.feedback import Feedback, Verdict
+from fbenv.simulators.base import Message, Simulator
+from fbenv.tasks.base import Instance
 
 DEFAULT_NUDGE = "Let's try again."
 NUDGE_POOL = (
@@ -36,7 +41,10 @@ class TryAgain(Simulator):
             raise ValueError(f"phrasing must be 'fixed' or 'pool', got {phrasing!r}")
         self.phrasing = phrasing
 
-    def respond(self, instance, transcript, verdict, rng) -> Feedback:
+    def respond(
+        self, instance: Instance, transcript: Sequence[Message], verdict: Verdict, rng: np.random.Generator
+    ) -> Feedback:
+        """See :meth:`fbenv.simulators.base.Simulator.respond`."""
         if verdict.correct:
             return self.make_feedback("", True)
         nudge = NUDGE_POOL[int(rng.integers(len(NUDGE_POOL)))] if self.phrasing == "pool" else DEFAULT_NUDGE

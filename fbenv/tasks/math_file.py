@@ -72,9 +72,10 @@ class MathFileTask(Task):
 
     def check(self, instance: Instance, reply: str) -> Verdict:
         answer = extract_final_answer(reply)
-        if answer is None:
+        if answer is None:  # an agent trained on GSM8K may end with "#### 72"
             match = _GSM8K_ANSWER.search(reply[-1000:])
-            answer = match.group(1).strip() or None if match else None
+            if match and match.group(1).strip():
+                answer = match.group(1).strip()
         correct = answer is not None and math_equal(answer, instance.reference)
         diagnostics: list[str] = []
         if answer is not None and not correct:
@@ -134,5 +135,7 @@ def _split_answer(answer: str) -> tuple[str, str]:
     if match is None:
         return "", answer.strip()
     solution = _CALCULATOR.sub("", answer[: match.start()]).strip()
-    return solution, match.group(1).strip().replace(",", "") if parse_number(match.group(1)) is not None \
-        else match.group(1).strip()
+    reference = match.group(1).strip()
+    if parse_number(reference) is not None:
+        reference = reference.replace(",", "")  # "1,577" → "1577"
+    return solution, reference
