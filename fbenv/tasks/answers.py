@@ -6,6 +6,7 @@ never raises on odd input (agent text is hostile): it returns None or a failed c
 
 from __future__ import annotations
 
+import functools
 import re
 from fractions import Fraction
 
@@ -18,6 +19,11 @@ _BOXED = "\\boxed{"
 # A number as people write it: -12, +3, 1,234, 3.5, .5, 7/2 (as one token only when unspaced).
 _NUM = r"[-+−]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?|[-+−]?\.\d+"
 _NUMBER_TEXT = re.compile(rf"^\s*\$?\s*(?P<num>{_NUM})(?:\s*/\s*(?P<den>\d+))?\s*\$?\s*\.?\s*$")
+# LaTeX fractions, exact too: \frac{5}{8}, -\dfrac{1}{2}, \tfrac12
+_LATEX_FRACTION = re.compile(
+    r"^\s*\$?\s*(?P<sign>[-+−]?)\s*\\[dt]?frac\s*(?:\{\s*(?P<n>\d+)\s*\}|(?P<n1>\d))"
+    r"\s*(?:\{\s*(?P<d>\d+)\s*\}|(?P<d1>\d))\s*\$?\s*\.?\s*$"
+)
 _OPERAND = rf"(?:\(\s*(?:{_NUM})\s*\)|(?:{_NUM}))"
 _OPS = {"+": "+", "-": "-", "−": "-", "*": "*", "×": "*", "x": "*", "·": "*", "/": "/", "÷": "/"}
 _OP = r"[-+−*×x·/÷]"
@@ -76,7 +82,7 @@ def parse_number(text: str) -> Fraction | None:
         return None
     match = _NUMBER_TEXT.match(text)
     if not match:
-        return None
+        return _parse_latex_fraction(text)
     value = _to_fraction(match.group("num"))
     den = match.group("den")
     if den is not None:
@@ -84,6 +90,18 @@ def parse_number(text: str) -> Fraction | None:
             return None
         value /= int(den)
     return value
+
+
+def _parse_latex_fraction(text: str) -> Fraction | None:
+    match = _LATEX_FRACTION.match(text)
+    if not match:
+        return None
+    numerator = int(match.group("n") or match.group("n1"))
+    denominator = int(match.group("d") or match.group("d1"))
+    if denominator == 0:
+        return None
+    value = Fraction(numerator, denominator)
+    return -value if match.group("sign") in ("-", "−") else value
 
 
 def _to_fraction(token: str) -> Fraction:
@@ -171,8 +189,9 @@ def math_equal(answer: str, reference: str) -> bool:
 
     The fast exact path decides whenever it can: equal after normalising white space, ``$`` and a
     trailing period, or both plain numbers (compared as exact fractions, so ``1,000`` = ``1000.0``
-    and ``0.5`` = ``1/2``, while ``72`` vs ``73`` is settled without parsing any LaTeX). Only
-    answers that are not both plain numbers go to math-verify (imported on first use).
+    and ``0.5`` = ``1/2`` = ``\\frac{1}{2}``, while ``72`` vs ``73`` is settled without parsing any
+    LaTeX). Only answers that are not both plain numbers go to math-verify (imported on first use;
+    the reference's parse is cached).
     """
     if _normalise(answer) == _normalise(reference):
         return True
@@ -192,11 +211,18 @@ def _math_verify_equal(answer: str, reference: str) -> bool:
     # math-verify's time limits use SIGALRM, which only the main thread may set.
     timeout = 5 if threading.current_thread() is threading.main_thread() else None
     try:
-        gold = parse(_as_math(reference), parsing_timeout=timeout)
+        gold = _parse_reference(reference, timeout)
         pred = parse(_as_math(answer), parsing_timeout=timeout)
         return bool(gold and pred and verify(gold, pred, timeout_seconds=timeout))
     except Exception:  # math-verify raises on some hostile input; it is simply not equal
         return False
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_reference(reference: str, timeout: int | None) -> list:
+    from math_verify import parse
+
+    return parse(_as_math(reference), parsing_timeout=timeout)
 
 
 def _as_math(text: str) -> str:

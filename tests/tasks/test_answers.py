@@ -40,13 +40,16 @@ def test_multiline_answers_run_to_the_end() -> None:
 @pytest.mark.parametrize(
     ("text", "value"),
     [("17", 17), ("-3", -3), ("1,234", 1234), ("3.5", Fraction(7, 2)), ("7/2", Fraction(7, 2)),
-     ("$12.", 12), ("+4", 4), ("−6", -6), (".5", Fraction(1, 2))],
+     ("$12.", 12), ("+4", 4), ("−6", -6), (".5", Fraction(1, 2)), ("\\frac{5}{8}", Fraction(5, 8)),
+     ("$-\\dfrac{10}{4}$", Fraction(-5, 2)), ("\\tfrac12", Fraction(1, 2))],
 )
 def test_parse_number(text: str, value) -> None:
     assert parse_number(text) == value
 
 
-@pytest.mark.parametrize("text", ["", "x", "1/0", "1 2", "12 apples", "1e400", "9" * 300])
+@pytest.mark.parametrize(
+    "text", ["", "x", "1/0", "1 2", "12 apples", "1e400", "9" * 300, "\\frac{1}{0}", "\\frac{x}{2}"]
+)
 def test_parse_number_rejects_non_numbers(text: str) -> None:
     assert parse_number(text) is None
 
