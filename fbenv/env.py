@@ -116,10 +116,12 @@ class FeedbackEnv(gym.Env[str, str]):
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[str, dict]:
         """Start an episode on a seeded random instance, or on ``options={"task_index": i}``."""
         super().reset(seed=seed)
-        options = dict(options or {})
-        index = options.pop("task_index", None)
+        index = None
         if options:
-            raise ValueError(f"unknown reset option(s) {', '.join(sorted(options))}; the one option is task_index")
+            if options.keys() - {"task_index"}:
+                unknown = ", ".join(sorted(map(str, options.keys() - {"task_index"})))
+                raise ValueError(f"unknown reset option(s) {unknown}; the one option is task_index")
+            index = options.get("task_index")
         size = len(self.task)
         if index is None:
             index = int(self.np_random.integers(size))
@@ -152,7 +154,8 @@ class FeedbackEnv(gym.Env[str, str]):
         self.turn += 1
         self.messages.append({"role": "assistant", "content": action})
         verdict = self._judge(action)
-        feedback = self.simulator.respond(self.instance, self._messages_copy(), verdict, self.np_random)
+        # The transcript is the env's own messages, read-only to the simulator (no copy on the hot path).
+        feedback = self.simulator.respond(self.instance, tuple(self.messages), verdict, self.np_random)
         if not isinstance(feedback, Feedback) or feedback.kind != self.feedback_kind:
             raise TypeError(
                 f"simulator {type(self.simulator).__name__} returned {feedback!r}; it must return a "
@@ -201,7 +204,8 @@ class FeedbackEnv(gym.Env[str, str]):
         return self.task.check(self.instance, action)
 
     def _is_repeat(self, verdict: Verdict, action: str) -> bool:
-        key = " ".join((verdict.answer if verdict.answer is not None else action).split()).lower()
+        text = verdict.answer if verdict.answer is not None else action
+        key = " ".join(text.split()).lower() if len(text) < 10_000 else text
         repeated = key in self._answers
         self._answers.append(key)
         return repeated
@@ -209,7 +213,8 @@ class FeedbackEnv(gym.Env[str, str]):
     def _reward(self, verdict: Verdict, feedback: Feedback, repeated: bool) -> float:
         value = feedback.value if self.reward_from == "feedback" else None
         reward = verdict.score if value is None else value
-        reward *= self.turn_discount ** (self.turn - 1)
+        if self.turn_discount != 1.0:
+            reward *= self.turn_discount ** (self.turn - 1)
         if repeated:
             reward -= self.repeat_penalty
         return float(reward)

@@ -54,7 +54,10 @@ class Simulator(ABC):
         verdict: Verdict,
         rng: np.random.Generator,
     ) -> Feedback:
-        """The feedback on the agent's latest reply (the last message of ``transcript``)."""
+        """The feedback on the agent's latest reply (the last message of ``transcript``).
+
+        ``transcript`` holds the env's own message dicts: read them, never modify them.
+        """
 
     def make_feedback(self, text: str, label: bool | None, **fields: Any) -> Feedback:
         """A Feedback of this simulator's kind, stamped with its name."""

@@ -64,6 +64,13 @@ def test_step_after_the_episode_ended_raises_a_clear_error() -> None:
         env.step("Answer: 1")
 
 
+def test_made_envs_enforce_reset_before_step_themselves() -> None:
+    env = math_env()
+    assert env.unwrapped is env  # no wrappers: the env does its own checks
+    with pytest.raises(RuntimeError, match=r"call reset\(\) before step\(\)"):
+        env.step("Answer: 1")
+
+
 @pytest.mark.parametrize("action", [b"Answer: 1", 17, None, ["Answer: 1"]])
 def test_non_str_actions_raise_type_error_naming_str(action) -> None:
     env = FeedbackEnv()

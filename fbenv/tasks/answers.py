@@ -32,6 +32,8 @@ _STEP_LINE = re.compile(
     rf"\s*=\s*(?P<c>{_OPERAND})\s*[.,;]?\s*$",
     re.IGNORECASE,
 )
+# The common case, integers only ("12 + -5 = 7"), read without the general pattern's alternatives.
+_SIMPLE_STEP = re.compile(r"\s*(-?\d+) ?([-+*/]) ?(-?\d+) ?= ?(-?\d+)\s*")
 # The same shape found anywhere in prose, e.g. "she sold 48 / 2 = 24 clips" or "<<48/2=24>>".
 _INLINE_EQUATION = re.compile(
     rf"(?<![\w.])(?P<a>{_OPERAND})\s*(?P<op>{_OP})\s*(?P<b>{_OPERAND})\s*=\s*(?P<c>{_OPERAND})(?![\d])"
@@ -45,19 +47,28 @@ def extract_final_answer(reply: str, *, multiline: bool = False) -> str | None:
     and the last ``Answer:`` / ``Final answer:`` marker. After a marker the answer runs to the end of
     its line, or to the end of the reply when ``multiline`` (for answers such as grids).
     """
-    boxed = _last_boxed(reply)
-    if boxed is not None:
-        return boxed.strip() or None
-    tags = _ANSWER_TAG.findall(reply)
-    if tags:
-        return tags[-1].strip() or None
-    marks = list(_ANSWER_MARK.finditer(reply))
-    if not marks:
+    if "\\boxed{" in reply:
+        boxed = _last_boxed(reply)
+        if boxed is not None:
+            return boxed.strip() or None
+    if "</" in reply:
+        tags = _ANSWER_TAG.findall(reply)
+        if tags:
+            return tags[-1].strip() or None
+    last = None
+    for last in _ANSWER_MARK.finditer(reply):  # noqa: B007  (we want the last match)
+        pass
+    if last is None:
         return None
-    rest = reply[marks[-1].end() :]
+    rest = reply[last.end() :]
     if not multiline:
         rest = rest.split("\n", 1)[0]
     return rest.strip() or None
+
+
+def has_answer_mark(line: str) -> bool:
+    """Whether a line holds an ``Answer:`` marker (cheaper than extracting the answer)."""
+    return ("nswer" in line or "NSWER" in line) and _ANSWER_MARK.search(line) is not None
 
 
 def _last_boxed(text: str) -> str | None:
@@ -76,7 +87,7 @@ def _last_boxed(text: str) -> str | None:
     return None
 
 
-def parse_number(text: str) -> Fraction | None:
+def parse_number(text: str) -> Fraction | int | None:
     """The exact value of a number written as text (``-1,234.5``, ``7/2``, ``$12.``), else None."""
     if len(text) > 200:
         return None
@@ -88,7 +99,7 @@ def parse_number(text: str) -> Fraction | None:
     if den is not None:
         if int(den) == 0:
             return None
-        value /= int(den)
+        value = Fraction(value, int(den))
     return value
 
 
@@ -104,18 +115,28 @@ def _parse_latex_fraction(text: str) -> Fraction | None:
     return -value if match.group("sign") in ("-", "−") else value
 
 
-def _to_fraction(token: str) -> Fraction:
+def _to_fraction(token: str) -> Fraction | int:
+    """The exact value of a matched number token; a plain int when it is one (much cheaper)."""
+    try:
+        return int(token)  # the common case: "12", "-3"
+    except ValueError:
+        pass
     token = token.strip().strip("()").strip().replace(",", "").replace("−", "-")
-    return Fraction(token)
+    try:
+        return int(token)
+    except ValueError:
+        return Fraction(token)
 
 
-def format_number(value: Fraction) -> str:
+def format_number(value: Fraction | int) -> str:
     """Write an exact value the way the tasks print it: ``12``, ``-3``, ``7/2``."""
+    if isinstance(value, int):
+        return str(value)
     return str(value.numerator) if value.denominator == 1 else f"{value.numerator}/{value.denominator}"
 
 
-def apply_op(a: Fraction, op: str, b: Fraction) -> Fraction | None:
-    """``a op b`` exactly; None for division by zero."""
+def apply_op(a: Fraction | int, op: str, b: Fraction | int) -> Fraction | int | None:
+    """``a op b`` exactly (``/`` gives a Fraction unless it divides evenly); None for division by zero."""
     if op == "+":
         return a + b
     if op == "-":
@@ -124,20 +145,26 @@ def apply_op(a: Fraction, op: str, b: Fraction) -> Fraction | None:
         return a * b
     if b == 0:
         return None
-    return a / b
+    if isinstance(a, int) and isinstance(b, int) and a % b == 0:
+        return a // b
+    return Fraction(a, b)
 
 
-def parse_step(line: str) -> tuple[Fraction, str, Fraction, Fraction] | None:
+def parse_step(line: str) -> tuple[Fraction | int, str, Fraction | int, Fraction | int] | None:
     """Read one ``a op b = c`` line (an optional ``Step 1:`` prefix allowed), else None."""
     if len(line) > 500:
         return None
+    simple = _SIMPLE_STEP.fullmatch(line)
+    if simple:
+        a, op, b, c = simple.groups()
+        return int(a), op, int(b), int(c)
     match = _STEP_LINE.match(line)
     if not match:
         return None
     return _equation(match)
 
 
-def _equation(match: re.Match[str]) -> tuple[Fraction, str, Fraction, Fraction]:
+def _equation(match: re.Match[str]) -> tuple[Fraction | int, str, Fraction | int, Fraction | int]:
     return (
         _to_fraction(match.group("a")),
         _OPS[match.group("op").lower()],
@@ -154,6 +181,8 @@ def check_calculations(reply: str, *, limit: int = 200) -> tuple[StepCheck, ...]
     At most ``limit`` calculations are checked.
     """
     checks: list[StepCheck] = []
+    if "=" not in reply:
+        return ()
     for match in _INLINE_EQUATION.finditer(reply):
         if len(checks) >= limit:
             break
@@ -178,6 +207,13 @@ ORDINALS = (
 def ordinal(index: int) -> str:
     """``0 → "first"``; written in words so that feedback that names a step carries no digits."""
     return ORDINALS[index] if 0 <= index < len(ORDINALS) else "twenty-first or later"
+
+
+def direction_note(value: Fraction | int | None, reference: Fraction | int | None) -> str | None:
+    """"your final answer is too large/small" when both are numbers and differ, else None."""
+    if value is None or reference is None or value == reference:
+        return None
+    return "your final answer is too large" if value > reference else "your final answer is too small"
 
 
 def _normalise(text: str) -> str:

@@ -2,32 +2,33 @@
 
 fbenv generates each problem itself, so every intermediate value of the solution is known exactly
 and process feedback is exact: the prompt asks for one ``a op b = c`` step per line and a final
-``Answer: X``; each line is checked with rational arithmetic *and* against the solution's own
-operations (operands in either order for ``+`` and ``*``). Instance ``i`` is generated from
-``random.Random(seed * 1_000_003 + i)`` alone, so it is the same on every machine and run.
+``Answer: X``; each line is checked with exact arithmetic *and* against the solution's own
+operations (operands in either order for ``+`` and ``*``, independent steps in any order).
+Instance ``i`` depends only on (difficulty, problem type, seed, i), through
+:class:`~fbenv.tasks.seeding.ItemRandom`, so it is the same on every machine and run. Every
+intermediate value is an integer (division is only generated when exact).
 """
 
 from __future__ import annotations
 
-import random
-from collections import Counter
 from dataclasses import dataclass
-from fractions import Fraction
 
 from fbenv.feedback import StepCheck, Verdict
 from fbenv.tasks.answers import (
     apply_op,
+    direction_note,
     extract_final_answer,
-    format_number,
+    has_answer_mark,
     parse_number,
     parse_step,
 )
 from fbenv.tasks.base import Instance, Task
+from fbenv.tasks.seeding import ItemRandom
 
 
 @dataclass(frozen=True)
 class Level:
-    """How hard a difficulty level is: operations per problem and the largest operand."""
+    """How hard a difficulty level is: operations per problem, the largest operand, the operators."""
 
     operations: int
     max_operand: int
@@ -43,6 +44,10 @@ LEVELS: dict[int, Level] = {
 }
 PROBLEM_TYPES = ("mixed", "arithmetic", "algebra")
 _PRECEDENCE = {"+": 1, "-": 1, "*": 2, "/": 2}
+_MAX_CHECKED_LINES = 200
+_NOT_A_STEP = "this line is not of the form `a op b = c`"
+_WRONG_ARITHMETIC = "the arithmetic is wrong"
+_OFF_PATH = "the arithmetic is right, but the solution does not need this operation"
 
 FORMAT_INSTRUCTIONS = (
     "Work step by step: write each step on its own line in the form `a op b = c`, where op is one "
@@ -50,12 +55,7 @@ FORMAT_INSTRUCTIONS = (
     "`Answer: X`."
 )
 
-
-@dataclass(frozen=True)
-class _Node:
-    value: Fraction
-    text: str
-    op: str | None = None
+Step = tuple[int, str, int, int]
 
 
 class ArithmeticTask(Task):
@@ -81,6 +81,7 @@ class ArithmeticTask(Task):
         self.problems = problems
         self.seed = seed
         self.level = LEVELS[difficulty]
+        self._id_prefix = f"arithmetic/d{difficulty}/{problems}/s{seed}/"
 
     @property
     def name(self) -> str:
@@ -88,101 +89,89 @@ class ArithmeticTask(Task):
 
     # --- generation --------------------------------------------------------------------------
     def instance(self, index: int) -> Instance:
-        rng = random.Random(self.seed * 1_000_003 + index * 7 + self.difficulty)
-        algebra = self.problems == "algebra" or (self.problems == "mixed" and rng.random() < 0.25)
-        if algebra:
-            question, steps, answer = self._equation(rng)
-        else:
-            question, steps, answer = self._expression(rng)
-        reference = format_number(answer)
-        lines = [f"{format_number(a)} {op} {format_number(b)} = {format_number(c)}" for a, op, b, c in steps]
-        prompt = f"{question}\n\n{FORMAT_INSTRUCTIONS}"
+        rng = ItemRandom("arithmetic", self.difficulty, self.problems, self.seed, index)
+        algebra = self.problems == "algebra" or (self.problems == "mixed" and rng.below(4) == 0)
+        question, steps, answer = self._equation(rng) if algebra else self._expression(rng)
+        reference = str(answer)
+        lines = tuple(f"{a} {op} {b} = {c}" for a, op, b, c in steps)
         return Instance(
-            task_id=f"arithmetic/d{self.difficulty}/{self.problems}/s{self.seed}/{index}",
+            task_id=self._id_prefix + str(index),
             index=index,
-            prompt=prompt,
+            prompt=f"{question}\n\n{FORMAT_INSTRUCTIONS}",
             reference=reference,
-            oracle_action="\n".join([*lines, f"Answer: {reference}"]),
-            data={"steps": tuple(steps), "lines": tuple(lines)},
+            oracle_action="\n".join(lines) + f"\nAnswer: {reference}",
+            data={"steps": tuple(steps), "lines": lines, "answer": answer, "by_operation": _index_operations(steps)},
         )
 
-    def _operand(self, rng: random.Random) -> int:
-        return rng.randint(1, self.level.max_operand)
+    def _expression(self, rng: ItemRandom) -> tuple[str, list[Step], int]:
+        steps: list[Step] = []
+        value, text, _ = self._tree(rng, self.level.operations, steps)
+        return f"Compute the value of {text}.", steps, value
 
-    def _expression(self, rng: random.Random) -> tuple[str, list, Fraction]:
-        steps: list[tuple[Fraction, str, Fraction, Fraction]] = []
-        root = self._tree(rng, self.level.operations, steps)
-        return f"Compute the value of {root.text}.", steps, root.value
+    def _tree(self, rng: ItemRandom, operations: int, steps: list[Step]) -> tuple[int, str, str | None]:
+        """A random expression with ``operations`` operations as (value, text, top operator).
 
-    def _tree(self, rng: random.Random, operations: int, steps: list) -> _Node:
-        """A random expression with ``operations`` operations; appends its steps in post-order."""
+        Appends the solution's steps to ``steps`` in evaluation order (left operand first).
+        Division is only generated when exact: by a divisor (2-12) of the left operand's value.
+        """
         if operations == 0:
-            value = self._operand(rng)
-            return _Node(Fraction(value), str(value))
-        left_ops = rng.randint(0, operations - 1)
+            value = rng.randint(1, self.level.max_operand)
+            return value, str(value), None
+        left_ops = rng.below(operations)
+        right_ops = operations - 1 - left_ops
         op = rng.choice(self.level.ops)
-        right_steps: list = []
-        right = self._tree(rng, operations - 1 - left_ops, right_steps)
-        left_steps: list = []
-        if op == "/" and left_ops == 0 and right.value != 0 and abs(right.value) <= 50:
-            # Exact division: the dividend is a leaf that is a multiple of the divisor.
-            dividend = right.value * rng.randint(1, 12)
-            text = format_number(dividend)
-            left = _Node(dividend, f"({text})" if dividend < 0 else text)
-        else:
-            if op == "/":
-                op = rng.choice("+-")
-            left = self._tree(rng, left_ops, left_steps)
-            if op == "*" and abs(left.value * right.value) > 10 ** (2 + self.difficulty):
-                op = rng.choice("+-")
-        value = apply_op(left.value, op, right.value)
-        assert value is not None  # division is only chosen with a nonzero divisor
-        steps.extend(left_steps)
-        steps.extend(right_steps)
-        steps.append((left.value, op, right.value, value))
-        text = f"{_wrap(left, op, right=False)} {op} {_wrap(right, op, right=True)}"
-        return _Node(value, text, op)
+        left, left_text, left_op = self._tree(rng, left_ops, steps)
+        if op == "/":
+            divisors = [d for d in range(2, 13) if left % d == 0] if right_ops == 0 and left else ()
+            if divisors:
+                right = rng.choice(divisors)
+                steps.append((left, op, right, left // right))
+                return left // right, f"{_wrap(left_text, left_op, op, right=False)} / {right}", op
+            op = rng.choice("+-")
+        right, right_text, right_op = self._tree(rng, right_ops, steps)
+        if op == "*" and abs(left * right) > 10 ** (2 + self.difficulty):
+            op = rng.choice("+-")
+        value = left + right if op == "+" else left - right if op == "-" else left * right
+        steps.append((left, op, right, value))
+        text = f"{_wrap(left_text, left_op, op, right=False)} {op} {_wrap(right_text, right_op, op, right=True)}"
+        return value, text, op
 
-    def _equation(self, rng: random.Random) -> tuple[str, list, Fraction]:
+    def _equation(self, rng: ItemRandom) -> tuple[str, list[Step], int]:
         top = min(self.level.max_operand, 12 * self.difficulty)
-        x = Fraction(rng.randint(-top, top) or 1)
+        x = rng.randint(-top, top) or 1
         a = rng.randint(2, max(3, top))
         b = rng.randint(1, self.level.max_operand)
-        if self.difficulty >= 3 and rng.random() < 0.5:
+        if self.difficulty >= 3 and rng.below(2):
             c = rng.randint(1, a - 1)
             d = a * x + b - c * x
-            steps = [(Fraction(a), "-", Fraction(c), Fraction(a - c)), (d, "-", Fraction(b), d - b),
-                     (d - b, "/", Fraction(a - c), x)]
-            return (f"Solve for x: {a}x + {b} = {c}x + {format_number(d)}.", steps, x)
+            steps = [(a, "-", c, a - c), (d, "-", b, d - b), (d - b, "/", a - c, x)]
+            right_side = f"{c}x + {d}" if d >= 0 else f"{c}x - {-d}"
+            return f"Solve for x: {a}x + {b} = {right_side}.", steps, x
         rhs = a * x + b
-        steps = [(rhs, "-", Fraction(b), rhs - b), (rhs - b, "/", Fraction(a), x)]
-        return f"Solve for x: {a}x + {b} = {format_number(rhs)}.", steps, x
+        return f"Solve for x: {a}x + {b} = {rhs}.", [(rhs, "-", b, rhs - b), (rhs - b, "/", a, x)], x
 
     # --- checking ----------------------------------------------------------------------------
     def check(self, instance: Instance, reply: str) -> Verdict:
-        reference_steps: tuple = instance.data["steps"]
         lines: tuple[str, ...] = instance.data["lines"]
+        steps = _check_steps(reply, instance.data["by_operation"], lines)
         answer = extract_final_answer(reply)
-        steps = self._check_steps(reply, reference_steps, lines)
-        form_error = None
-        value = None
+        form_error = value = None
         if answer is None:
             form_error = "no final answer: end with a line `Answer: X`"
         else:
             value = parse_number(answer)
             if value is None:
                 form_error = "the final answer is not a number"
-        reference = parse_number(instance.reference)
-        correct = value is not None and value == reference
-        diagnostics: list[str] = []
-        if value is not None and not correct:
-            diagnostics.append(
-                "your final answer is too large" if value > reference else "your final answer is too small"
-            )
-        if not steps and not correct:
-            diagnostics.append("no steps were written")
-        elif not correct and all(step.correct for step in steps) and len(steps) < len(lines):
-            diagnostics.append("your steps are right but stop before the solution ends")
+        reference: int = instance.data["answer"]
+        correct = value == reference
+        diagnostics: tuple[str, ...] = ()
+        if not correct:
+            notes = [note] if (note := direction_note(value, reference)) else []
+            if not steps:
+                notes.append("no steps were written")
+            elif len(steps) < len(lines) and all(step.correct for step in steps):
+                notes.append("your steps are right but stop before the solution ends")
+            diagnostics = tuple(notes)
         return Verdict(
             correct=correct,
             score=1.0 if correct else 0.0,
@@ -191,56 +180,66 @@ class ArithmeticTask(Task):
             steps=steps,
             form_error=form_error,
             expected_steps=lines,
-            solution="\n".join([*lines, f"Answer: {instance.reference}"]),
-            diagnostics=tuple(diagnostics),
+            solution=instance.oracle_action,
+            diagnostics=diagnostics,
         )
 
-    @staticmethod
-    def _check_steps(reply: str, reference_steps: tuple, lines: tuple[str, ...]) -> tuple[StepCheck, ...]:
-        """Label each line that holds an ``=`` (the answer line aside) against the solution's steps."""
-        unused = Counter(range(len(reference_steps)))
-        checks: list[StepCheck] = []
-        for raw in reply.splitlines():
-            if "=" not in raw or extract_final_answer(raw) is not None:
-                continue
-            line = raw.strip()
-            if len(checks) >= 200:
-                break
-            next_expected = next((lines[i] for i in range(len(lines)) if unused[i]), None)
-            parsed = parse_step(line)
-            if parsed is None:
-                checks.append(StepCheck(len(checks), line, False, next_expected,
-                                        "this line is not of the form `a op b = c`"))
-                continue
+
+def _index_operations(steps: list[Step]) -> dict[tuple[int, str, int], tuple[int, ...]]:
+    """(a, op, b) → the solution steps that do that operation (both operand orders for + and *)."""
+    index: dict[tuple[int, str, int], tuple[int, ...]] = {}
+    for i, (a, op, b, _) in enumerate(steps):
+        index[(a, op, b)] = (*index.get((a, op, b), ()), i)
+        if op in "+*" and a != b:
+            index[(b, op, a)] = (*index.get((b, op, a), ()), i)
+    return index
+
+
+def _check_steps(
+    reply: str, by_operation: dict[tuple[int, str, int], tuple[int, ...]], lines: tuple[str, ...]
+) -> tuple[StepCheck, ...]:
+    """Label each line that holds an ``=`` (the answer line aside) against the solution's steps.
+
+    A step is right when its arithmetic is exact and it is one of the solution's operations not yet
+    used (operands in either order for ``+`` and ``*``). ``expected`` of a wrong step is the first
+    solution step not yet done. Runs on every step of every episode, hence the plain loop.
+    """
+    if "=" not in reply:
+        return ()
+    used = [False] * len(lines)
+    checks: list[StepCheck] = []
+    for raw in reply.split("\n"):
+        if "=" not in raw or has_answer_mark(raw):
+            continue
+        index = len(checks)
+        if index >= _MAX_CHECKED_LINES:
+            break
+        line = raw.strip()
+        parsed = parse_step(line)
+        if parsed is None:
+            message = _NOT_A_STEP
+        else:
             a, op, b, c = parsed
-            result = apply_op(a, op, b)
-            if result is None or result != c:
-                checks.append(StepCheck(len(checks), line, False, next_expected, "the arithmetic is wrong"))
-                continue
-            match = next((i for i in range(len(reference_steps)) if unused[i]
-                          and _same_operation(reference_steps[i], (a, op, b))), None)
-            if match is None:
-                checks.append(StepCheck(len(checks), line, False, next_expected,
-                                        "the arithmetic is right, but the solution does not need this operation"))
-                continue
-            unused[match] -= 1
-            checks.append(StepCheck(len(checks), line, True, lines[match], "right"))
-        return tuple(checks)
+            if apply_op(a, op, b) != c:
+                message = _WRONG_ARITHMETIC
+            else:
+                match = next((i for i in by_operation.get((a, op, b), ()) if not used[i]), None)
+                if match is not None:
+                    used[match] = True
+                    checks.append(StepCheck(index, line, True, lines[match], "right"))
+                    continue
+                message = _OFF_PATH
+        expected = next((lines[i] for i, done in enumerate(used) if not done), None)
+        checks.append(StepCheck(index, line, False, expected, message))
+    return tuple(checks)
 
 
-def _same_operation(reference: tuple, step: tuple) -> bool:
-    ra, rop, rb, _ = reference
-    a, op, b = step
-    if op != rop:
-        return False
-    return (a, b) == (ra, rb) or (op in "+*" and (b, a) == (ra, rb))
-
-
-def _wrap(node: _Node, parent_op: str, *, right: bool) -> str:
-    if node.op is None:
-        return node.text
-    if _PRECEDENCE[node.op] < _PRECEDENCE[parent_op] or (
-        right and _PRECEDENCE[node.op] == _PRECEDENCE[parent_op] and parent_op in "-/"
+def _wrap(text: str, node_op: str | None, parent_op: str, *, right: bool) -> str:
+    """Parenthesise a sub-expression where precedence or associativity needs it."""
+    if node_op is None:
+        return text
+    if _PRECEDENCE[node_op] < _PRECEDENCE[parent_op] or (
+        right and _PRECEDENCE[node_op] == _PRECEDENCE[parent_op] and parent_op in "-/"
     ):
-        return f"({node.text})"
-    return node.text
+        return f"({text})"
+    return text

@@ -12,12 +12,13 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from fbenv.feedback import Verdict
+from fbenv.feedback import Verdict, fast_init
 
 #: Index space used for procedural tasks that can generate as many instances as asked for.
 PROCEDURAL_SIZE = 2**31 - 1
 
 
+@fast_init
 @dataclass(frozen=True)
 class Instance:
     """One concrete problem.

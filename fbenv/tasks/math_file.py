@@ -13,9 +13,16 @@ import json
 import re
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from fbenv.feedback import Verdict
-from fbenv.tasks.answers import check_calculations, extract_final_answer, math_equal, parse_number
+from fbenv.tasks.answers import (
+    check_calculations,
+    direction_note,
+    extract_final_answer,
+    math_equal,
+    parse_number,
+)
 from fbenv.tasks.base import Instance, Task
 
 FIXTURE = "math_word_problems.jsonl"
@@ -67,7 +74,7 @@ class MathFileTask(Task):
             prompt=f"{problem['question']}\n\n{ANSWER_INSTRUCTIONS}",
             reference=problem["reference"],
             oracle_action=f"Answer: {problem['reference']}",
-            data={"solution": problem["solution"]},
+            data={"solution": problem["solution"], "value": problem["value"]},
         )
 
     def check(self, instance: Instance, reply: str) -> Verdict:
@@ -76,14 +83,13 @@ class MathFileTask(Task):
             match = _GSM8K_ANSWER.search(reply[-1000:])
             if match and match.group(1).strip():
                 answer = match.group(1).strip()
-        correct = answer is not None and math_equal(answer, instance.reference)
-        diagnostics: list[str] = []
-        if answer is not None and not correct:
-            value, ref = parse_number(answer), parse_number(instance.reference)
-            if value is not None and ref is not None:
-                diagnostics.append(
-                    "your final answer is too large" if value > ref else "your final answer is too small"
-                )
+        value = None if answer is None else parse_number(answer)
+        reference_value = instance.data["value"]
+        if value is not None and reference_value is not None:
+            correct = value == reference_value  # both plain numbers: the exact path decides
+        else:
+            correct = answer is not None and math_equal(answer, instance.reference)
+        note = None if correct else direction_note(value, reference_value)
         solution = instance.data["solution"]
         return Verdict(
             correct=correct,
@@ -93,13 +99,13 @@ class MathFileTask(Task):
             steps=check_calculations(reply),
             form_error=None if answer is not None else "no final answer: end with a line `Answer: X`",
             solution=f"{solution}\nAnswer: {instance.reference}" if solution else f"Answer: {instance.reference}",
-            diagnostics=tuple(diagnostics),
+            diagnostics=(note,) if note else (),
         )
 
 
-def parse_problems(text: str, label: str) -> list[dict[str, str]]:
+def parse_problems(text: str, label: str) -> list[dict[str, Any]]:
     """Read JSONL problems; every error names the file, the line number and what to fix."""
-    problems: list[dict[str, str]] = []
+    problems: list[dict[str, Any]] = []
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
@@ -123,7 +129,7 @@ def parse_problems(text: str, label: str) -> list[dict[str, str]]:
             raise ValueError(f"{where}: the answer after '####' is empty")
         problem_id = record.get("id", len(problems))
         problems.append({"id": str(problem_id), "question": question.strip(), "reference": reference,
-                         "solution": solution})
+                         "solution": solution, "value": parse_number(reference)})
     if not problems:
         raise ValueError(f"{label} holds no problems; give one JSON object per line")
     return problems

@@ -14,7 +14,7 @@ import difflib
 from typing import Any
 
 from fbenv.feedback import Verdict
-from fbenv.tasks.answers import check_calculations, extract_final_answer, parse_number
+from fbenv.tasks.answers import check_calculations, direction_note, extract_final_answer, parse_number
 from fbenv.tasks.base import Instance, Task
 
 ANSWER_INSTRUCTIONS = "Give your final answer after `Answer:` at the end of your reply."
@@ -109,11 +109,9 @@ class ReasoningGymTask(Task):
         score = min(max(score, 0.0), 1.0)
         correct = score >= 1.0
         if answer is not None and not correct:
-            value, ref = parse_number(answer), parse_number(instance.reference)
-            if value is not None and ref is not None:
-                diagnostics.append(
-                    "your final answer is too large" if value > ref else "your final answer is too small"
-                )
+            note = direction_note(parse_number(answer), parse_number(instance.reference))
+            if note:
+                diagnostics.append(note)
             elif score > 0:
                 diagnostics.append("your answer is partly right")
         return Verdict(
