@@ -215,6 +215,7 @@ def _check_steps(
         if index >= _MAX_CHECKED_LINES:
             break
         line = raw.strip()
+        message = None
         parsed = parse_step(line)
         if parsed is None:
             message = _NOT_A_STEP
@@ -223,12 +224,15 @@ def _check_steps(
             if apply_op(a, op, b) != c:
                 message = _WRONG_ARITHMETIC
             else:
-                match = next((i for i in by_operation.get((a, op, b), ()) if not used[i]), None)
-                if match is not None:
-                    used[match] = True
-                    checks.append(StepCheck(index, line, True, lines[match], "right"))
+                for match in by_operation.get((a, op, b), ()):
+                    if not used[match]:
+                        used[match] = True
+                        checks.append(StepCheck(index, line, True, lines[match], "right"))
+                        break
+                else:
+                    message = _OFF_PATH
+                if message is None:
                     continue
-                message = _OFF_PATH
         expected = next((lines[i] for i, done in enumerate(used) if not done), None)
         checks.append(StepCheck(index, line, False, expected, message))
     return tuple(checks)
