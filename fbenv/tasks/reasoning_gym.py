@@ -72,6 +72,7 @@ class ReasoningGymTask(Task):
         self.dataset_name = dataset
         self.size = size
         self.seed = seed
+        self._id_prefix = f"reasoning_gym/{dataset}/s{seed}/"
 
     @property
     def name(self) -> str:
@@ -85,7 +86,7 @@ class ReasoningGymTask(Task):
         # Some datasets accept many answers and carry none (their scorer checks validity instead).
         reference = "" if entry["answer"] is None else str(entry["answer"])
         return Instance(
-            task_id=f"reasoning_gym/{self.dataset_name}/s{self.seed}/{index}",
+            task_id=self._id_prefix + str(index),
             index=index,
             prompt=f"{entry['question']}\n\n{ANSWER_INSTRUCTIONS}",
             reference=reference,
