@@ -23,6 +23,7 @@ from fbenv.simulators import DEFAULTS, Simulator, get_simulator
 from fbenv.spaces import UnicodeText
 from fbenv.tasks import get_task
 from fbenv.tasks.base import Instance, Task
+from fbenv.tool_calls import Tool, ToolOutput, make_tools, parse_tool_call
 
 REWARD_SOURCES = ("feedback", "verdict")
 _TRUNCATION_MARK = "\n[... feedback truncated]"
@@ -48,6 +49,9 @@ class FeedbackEnv(gym.Env[str, str]):
         repeat_penalty: subtracted from the reward when the final answer repeats an earlier one.
         max_action_length: longer replies are judged wrong unread (a form error), never a crash.
         max_observation_length: the observation space's length; longer feedback is truncated.
+        tools: tools the agent may call with ``<execute>...</execute>`` (MINT), e.g. ``["python"]``;
+            None gives the task's default (the Python tool for code tasks, none for math).
+        max_tool_calls: tool calls allowed per episode; each call also counts as a turn.
         render_mode: None or ``"ansi"`` (the transcript as text).
         **task_kwargs: the task's own configuration (e.g. ``difficulty=3``, ``dataset=...``).
     """
@@ -67,12 +71,15 @@ class FeedbackEnv(gym.Env[str, str]):
         repeat_penalty: float = 0.0,
         max_action_length: int = 100_000,
         max_observation_length: int = 65_536,
+        tools: list[str] | None = None,
+        max_tool_calls: int = 3,
         render_mode: str | None = None,
         **task_kwargs: Any,
     ) -> None:
         _check_int("max_turns", max_turns, minimum=1)
         _check_int("max_action_length", max_action_length, minimum=1)
         _check_int("max_observation_length", max_observation_length, minimum=256)
+        _check_int("max_tool_calls", max_tool_calls, minimum=0)
         if reward_from not in REWARD_SOURCES:
             raise ValueError(f"reward_from must be 'feedback' or 'verdict', got {reward_from!r}")
         if not isinstance(turn_discount, (int, float)) or not 0 < turn_discount <= 1:
@@ -91,6 +98,10 @@ class FeedbackEnv(gym.Env[str, str]):
             )
         self.feedback_kind = feedback
         self.simulator: Simulator = _make_simulator(simulator, feedback, simulator_kwargs, hint_level)
+        if tools is not None and (not isinstance(tools, (list, tuple)) or not all(isinstance(t, str) for t in tools)):
+            raise ValueError(f"tools must be a list of tool names such as ['python'], got {tools!r}")
+        self.tools: dict[str, Tool] = make_tools(self.task.default_tools if tools is None else tools)
+        self.max_tool_calls = max_tool_calls
         self.max_turns = max_turns
         self.reward_from = reward_from
         self.turn_discount = float(turn_discount)
@@ -107,7 +118,9 @@ class FeedbackEnv(gym.Env[str, str]):
         self.action_space = UnicodeText(max_action_length)
 
         self.instance: Instance | None = None
+        self._prejudged: tuple[str, Verdict] | None = None
         self.turn = 0
+        self.tool_calls = 0
         self.done = False
         self.messages: list[dict[str, str]] = []
         self._answers: list[str] = []
@@ -134,7 +147,9 @@ class FeedbackEnv(gym.Env[str, str]):
                 f"max_observation_length={self.observation_space.max_length}; pass a larger max_observation_length"
             )
         self.turn = 0
+        self.tool_calls = 0
         self.done = False
+        self._prejudged = None
         self._answers = []
         self.messages = [{"role": "user", "content": self.instance.prompt}]
         info = {"task_id": self.instance.task_id, "turn": 0, "messages": self._messages_copy()}
@@ -153,6 +168,8 @@ class FeedbackEnv(gym.Env[str, str]):
             raise RuntimeError("the episode is over (terminated or truncated); call reset() to start a new one")
         self.turn += 1
         self.messages.append({"role": "assistant", "content": action})
+        if self.tools and (code := parse_tool_call(action)) is not None:
+            return self._tool_step(code)
         verdict = self._judge(action)
         # The transcript is the env's own messages, read-only to the simulator (no copy on the hot path).
         feedback = self.simulator.respond(self.instance, tuple(self.messages), verdict, self.np_random)
@@ -189,9 +206,49 @@ class FeedbackEnv(gym.Env[str, str]):
         """Release the task's resources."""
         self.task.close()
 
+    def prejudge(self, action: str) -> None:
+        """Judge ``action`` now so that the next ``step(action)`` finds its verdict ready.
+
+        Used by :class:`fbenv.vector.ThreadedVectorEnv` to run many envs' checks concurrently. Only
+        the verdict is computed here (no randomness is drawn), so episodes do not change.
+        """
+        if self.instance is None or self.done or (self.tools and parse_tool_call(action) is not None):
+            return
+        self._prejudged = (action, self._judge(action))
+
     # --- the pieces of a step ------------------------------------------------------------------
+    def _tool_step(self, code: str) -> tuple[str, float, bool, bool, dict[str, Any]]:
+        """Run an ``<execute>`` call: the output is the observation; no verdict, no feedback."""
+        assert self.instance is not None
+        tool = self.tools.get("python") or next(iter(self.tools.values()))
+        if self.tool_calls >= self.max_tool_calls:
+            output = ToolOutput(
+                f"No more code execution: this episode allows {self.max_tool_calls} tool call(s). "
+                "Give your answer instead.", {"refused": True})
+        else:
+            self.tool_calls += 1
+            output = tool.run(code)
+        observation = self._fit(output.text)
+        self.messages.append({"role": "user", "content": observation})
+        truncated = self.turn >= self.max_turns
+        self.done = truncated
+        info = {
+            "task_id": self.instance.task_id,
+            "turn": self.turn,
+            "verdict": None,
+            "feedback": None,
+            "repeated": False,
+            "tool": {"name": tool.name, "code": code, **output.details},
+            "messages": self._messages_copy(),
+        }
+        return observation, 0.0, False, truncated, info
+
     def _judge(self, action: str) -> Verdict:
         assert self.instance is not None
+        if self._prejudged is not None:
+            ready, self._prejudged = self._prejudged, None
+            if ready[0] is action:
+                return ready[1]
         if len(action) > self.max_action_length:
             return Verdict(
                 correct=False,

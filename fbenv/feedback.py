@@ -102,6 +102,7 @@ class Verdict:
         expected_steps: the reference solution's steps, for the critic's higher hint levels.
         solution: a full worked solution in words, when the task has one.
         diagnostics: further notes from the checker (e.g. "answer is larger than the reference").
+        unit: what one step is, for critics' wording ("step" for math lines, "test" for code).
     """
 
     correct: bool
@@ -113,6 +114,7 @@ class Verdict:
     expected_steps: tuple[str, ...] = ()
     solution: str | None = None
     diagnostics: tuple[str, ...] = ()
+    unit: str = "step"
 
     @property
     def first_wrong_step(self) -> StepCheck | None:

@@ -42,13 +42,18 @@ def critique(verdict: Verdict, hint_level: int) -> str:
         )
     wrong = verdict.first_wrong_step
     if hint_level >= 2:
-        if wrong is not None:
+        if wrong is not None and verdict.unit == "step":
             parts.append(f"The first wrong step is your {ordinal(wrong.index)} step: {wrong.message}.")
+        elif wrong is not None:
+            parts.append(f"The first failing {verdict.unit} is the {ordinal(wrong.index)} {verdict.unit}: "
+                         f"{wrong.message}.")
         elif verdict.steps:
             parts.append("Every step you wrote checks out; the mistake comes after them.")
     if hint_level >= 3:
-        if wrong is not None and wrong.expected:
+        if wrong is not None and wrong.expected and verdict.unit == "step":
             parts.append(f"That step should be: {wrong.expected}")
+        elif wrong is not None and wrong.expected:
+            parts.append(f"In that {verdict.unit}: {wrong.expected}")
         elif not verdict.steps and verdict.expected_steps:
             parts.append(f"Start with: {verdict.expected_steps[0]}")
         parts.extend(f"Note: {note}." for note in verdict.diagnostics)

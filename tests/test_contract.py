@@ -74,8 +74,8 @@ def test_same_seed_and_actions_give_the_same_episode(env_id: str, kind: str) -> 
 @pytest.mark.parametrize("env_id", ENV_IDS)
 def test_seeds_spread_over_instances(env_id: str) -> None:
     env = gym.make(env_id)
-    task_ids = {env.reset(seed=seed)[1]["task_id"] for seed in range(20)}
-    assert len(task_ids) >= 10
+    task_ids = {env.reset(seed=seed)[1]["task_id"] for seed in range(30)}
+    assert len(task_ids) >= min(10, len(env.unwrapped.task) // 2 + 1)
 
 
 @pytest.mark.parametrize(("env_id", "kind"), CASES)

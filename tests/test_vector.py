@@ -67,3 +67,23 @@ def test_shared_memory_round_trips_any_unicode() -> None:
     assert tuple(read_from_shared_memory(space, memory, n=3)) == tuple(values)
     with pytest.raises(ValueError, match="does not fit"):
         write_to_shared_memory(space, 0, "x" * 65, memory)
+
+
+def test_code_vector_env_judges_concurrently_and_maps_results_back() -> None:
+    from fbenv.vector import ThreadedVectorEnv
+
+    vec = gym.make_vec("fbenv/CodeFile-v0", num_envs=6, feedback="binary")
+    assert isinstance(vec.unwrapped, ThreadedVectorEnv)
+    try:
+        _, infos = vec.reset(seed=5)
+        envs = [gym.make("fbenv/CodeFile-v0", feedback="binary") for _ in range(6)]
+        for i, env in enumerate(envs):
+            assert env.reset(seed=5 + i)[1]["task_id"] == infos["task_id"][i]
+        # Right answers for even envs, a broken function for odd ones: each verdict must land on its env.
+        actions = [envs[i].unwrapped.instance.oracle_action if i % 2 == 0 else "def broken(:" for i in range(6)]
+        obs, rewards, terminated, _, infos = vec.step(actions)
+        assert list(obs) == ["Correct." if i % 2 == 0 else "Incorrect." for i in range(6)]
+        assert list(terminated) == [i % 2 == 0 for i in range(6)]
+        assert [v.correct for v in infos["verdict"]] == [i % 2 == 0 for i in range(6)]
+    finally:
+        vec.close()

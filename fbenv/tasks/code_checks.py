@@ -1,0 +1,174 @@
+"""Unit tests as separate checks, and the harness program that runs them in the sandbox.
+
+A HumanEval-style ``check(candidate)`` is split into its statements: a statement that holds an
+``assert`` is one test case (one process label); the others (imports, helper values) are set-up run
+in place, in order. ``assert f(x) == y`` cases are evaluated in two halves so the feedback can say
+"expected y, got z", and a result only counts as equal when it is made of built-in types (an object
+whose ``__eq__`` always answers True is a classic way to fake a pass).
+
+The harness runs the agent's code, then every case, and writes one result line per run to stdout
+behind a marker. The verdict's correctness never rests on that line alone: the program ends with an
+exception when any case failed, so the sandbox's positive success signal (a per-run nonce sent only
+when the whole program ran to completion) is required for a pass, and per-case labels from a run
+that did not complete are not trusted.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+from dataclasses import dataclass
+from typing import Any
+
+RESULT_MARK = "\x1e__fbenv_results__"
+_SHOWN = 300  # characters of a value or traceback kept in feedback
+
+
+@dataclass(frozen=True)
+class TestCase:
+    """One test case: its source, and for ``assert call == expected`` the two halves."""
+
+    source: str
+    call: str | None = None
+    expected: str | None = None
+
+
+@dataclass(frozen=True)
+class TestSuite:
+    """A problem's tests: module-level prelude, then set-up statements and cases in order."""
+
+    prelude: str
+    steps: tuple[tuple[str, TestCase | str], ...]  # ("setup", source) or ("case", TestCase)
+
+    @property
+    def cases(self) -> tuple[TestCase, ...]:
+        return tuple(item for kind, item in self.steps if kind == "case")  # type: ignore[misc]
+
+
+def split_check(test_source: str, *, check_name: str = "check") -> TestSuite:
+    """Split a test module with ``def check(candidate): ...`` into prelude, set-up and cases."""
+    tree = ast.parse(test_source)
+    check = next((n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == check_name), None)
+    if check is None:
+        raise ValueError(f"the tests define no function {check_name}(candidate)")
+    prelude = ast.unparse([n for n in tree.body if n is not check])  # type: ignore[arg-type]
+    steps: list[tuple[str, TestCase | str]] = []
+    for statement in check.body:
+        source = ast.unparse(statement)
+        if not any(isinstance(node, ast.Assert) for node in ast.walk(statement)):
+            steps.append(("setup", source))
+            continue
+        if (
+            isinstance(statement, ast.Assert)
+            and isinstance(statement.test, ast.Compare)
+            and len(statement.test.ops) == 1
+            and isinstance(statement.test.ops[0], ast.Eq)
+        ):
+            case = TestCase(source, ast.unparse(statement.test.left), ast.unparse(statement.test.comparators[0]))
+        else:
+            case = TestCase(source)
+        steps.append(("case", case))
+    return TestSuite(prelude, tuple(steps))
+
+
+def assert_lines_suite(asserts: list[str], setup: str = "") -> TestSuite:
+    """A suite from MBPP-style assert lines (``assert f(1) == 2``), with optional set-up code."""
+    source = "def check(candidate):\n" + "\n".join(f"    {line}" for line in asserts or ["pass"])
+    suite = split_check(source)
+    return TestSuite(setup, suite.steps)
+
+
+_HARNESS = r'''
+def __fbenv_run(solution, prelude, steps, entry_point, mark, shown):
+    import json, linecache, os, sys, traceback
+    # Everything the harness needs is bound before the agent's code runs, so patching builtins,
+    # json or os afterwards cannot change how results are judged or written.
+    _write, _dumps, _exc = os.write, json.dumps, sys.exc_info
+    _repr, _type, _isinstance, _len, _all = repr, type, isinstance, len, all
+    _builtin_types = (int, float, complex, bool, str, bytes, list, tuple, dict, set, frozenset, type(None))
+    _AssertionError, _BaseException = AssertionError, BaseException
+
+    def plain(value, depth=0):
+        if depth > 20 or _type(value) not in _builtin_types:
+            return False
+        if _isinstance(value, dict):
+            return _all(plain(k, depth + 1) and plain(v, depth + 1) for k, v in value.items())
+        if _isinstance(value, (list, tuple, set, frozenset)):
+            return _all(plain(v, depth + 1) for v in value)
+        return True
+
+    def short(text):
+        return text if _len(text) <= shown else text[: shown - 3] + "..."
+
+    def trace():
+        kind, error, tb = _exc()
+        frames = [f for f in traceback.extract_tb(tb) if f.filename == "<solution>"]
+        lines = traceback.format_list(frames) + traceback.format_exception_only(kind, error)
+        return short("".join(lines).rstrip())
+
+    linecache.cache["<solution>"] = (_len(solution), None, solution.splitlines(True), "<solution>")
+    g = {"__name__": "__main__"}
+    results, loaded = [], True
+    try:
+        exec(compile(solution, "<solution>", "exec"), g)
+        exec(compile(prelude, "<tests>", "exec"), g)
+        g["candidate"] = g[entry_point]
+    except _BaseException as error:
+        loaded = False
+        load_error = "missing function " + entry_point if _isinstance(error, KeyError) else trace()
+    for kind, item in steps:
+        if not loaded:
+            if kind == "case":
+                results.append({"ok": False, "error": load_error})
+            continue
+        if kind == "setup":
+            try:
+                exec(compile(item, "<tests>", "exec"), g)
+            except _BaseException:
+                loaded, load_error = False, "the test set-up failed: " + trace()
+            continue
+        source, call, expected = item
+        try:
+            if call is not None:
+                actual = eval(compile(call, "<tests>", "eval"), g)
+                want = eval(compile(expected, "<tests>", "eval"), g)
+                if plain(actual) and actual == want:
+                    results.append({"ok": True})
+                else:
+                    results.append({"ok": False, "call": short(call), "expected": short(_repr(want)),
+                                    "actual": short(_repr(actual)) if plain(actual) else "an object of type "
+                                    + short(_type(actual).__name__)})
+            else:
+                exec(compile(source, "<tests>", "exec"), g)
+                results.append({"ok": True})
+        except _AssertionError:
+            results.append({"ok": False, "assert": short(source)})
+        except _BaseException:
+            results.append({"ok": False, "error": trace()})
+    _write(1, ("\n" + mark + _dumps(results) + "\n").encode())
+    if not loaded or not _all(r["ok"] for r in results):
+        raise SystemExit(1)
+'''
+
+
+def harness_program(solution: str, suite: TestSuite, entry_point: str) -> str:
+    """The program the sandbox runs: the agent's code (as data, compiled inside), then the cases."""
+    steps = [["setup", item] if kind == "setup" else ["case", [item.source, item.call, item.expected]]
+             for kind, item in suite.steps]
+    args = ", ".join(repr(a) for a in (solution, suite.prelude, steps, entry_point, RESULT_MARK, _SHOWN))
+    return f"{_HARNESS}\n__fbenv_run({args})\n"
+
+
+def parse_results(stdout: str, cases: int) -> list[dict[str, Any]] | None:
+    """The per-case results the harness wrote last, or None when there are none or they are malformed."""
+    at = stdout.rfind(RESULT_MARK)
+    if at < 0:
+        return None
+    line = stdout[at + len(RESULT_MARK) :].split("\n", 1)[0]
+    try:
+        results = json.loads(line)
+    except json.JSONDecodeError:
+        return None
+    if not isinstance(results, list) or len(results) != cases or not all(isinstance(r, dict) for r in results):
+        return None
+    return results

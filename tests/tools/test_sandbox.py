@@ -1,0 +1,493 @@
+"""The sandbox against hostile code: every attack is its own test, in both isolation modes.
+
+After each attack the same sandbox must still serve a normal run correctly. Tests for "bubblewrap"
+skip (with the reason) where bubblewrap cannot run; "rlimits" tests always run. Some containment in
+"rlimits" mode needs the parent to be root (runs drop to their own uid); those skip otherwise.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import textwrap
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from fbenv.tools import BubblewrapUnavailable, Limits, RunResult, Sandbox, shared_sandbox
+from fbenv.tools.sandbox import ISOLATIONS
+
+REPO = Path(__file__).resolve().parents[2]
+ROOT = os.geteuid() == 0
+FAST = Limits(cpu_seconds=1, wall_seconds=1.0, memory_bytes=512 << 20, output_bytes=4096)
+NEEDS_ROOT = "rlimits mode contains this only when the parent runs as root (runs then drop to their own uid)"
+
+
+def _make(isolation: str, workers: int = 1) -> Sandbox:
+    try:
+        return Sandbox(workers=workers, isolation=isolation, limits=FAST)
+    except BubblewrapUnavailable as exc:
+        pytest.skip(f"bubblewrap is unusable here: {exc}")
+
+
+@pytest.fixture(scope="module", params=["bubblewrap", "rlimits"])
+def sb(request: pytest.FixtureRequest) -> Iterator[Sandbox]:
+    """One single-worker sandbox per mode, shared by the module: a later run reuses the same worker."""
+    with _make(request.param) as sandbox:
+        assert sandbox.isolation == request.param
+        yield sandbox
+
+
+def healthy(sb: Sandbox) -> None:
+    """The sandbox still serves a normal run correctly."""
+    r = sb.run("import sys\nprint(sys.stdin.read()[::-1])", stdin="olleh", success_token=True)
+    assert (r.status, r.stdout, r.stderr, r.passed) == ("ok", "hello\n", "", True), r
+
+
+def run(sb: Sandbox, code: str, **kw: object) -> RunResult:
+    return sb.run(textwrap.dedent(code), **kw)  # type: ignore[arg-type]
+
+
+def needs_root(sb: Sandbox) -> None:
+    if sb.isolation == "rlimits" and not ROOT:
+        pytest.skip(NEEDS_ROOT)
+
+
+# ----------------------------------------------------------------------------- normal behaviour
+
+
+def test_normal_run(sb: Sandbox) -> None:
+    r = run(sb, "print('hi')\nimport sys\nprint('err', file=sys.stderr)", success_token=True)
+    assert (r.status, r.exit_code, r.signal, r.stdout, r.stderr, r.passed) == ("ok", 0, None, "hi\n", "err\n", True)
+    assert r.isolation == sb.isolation and r.duration_s < 1.0
+
+
+def test_exception_is_an_error_with_a_clean_traceback(sb: Sandbox) -> None:
+    r = run(sb, "x = 1\n1 / x * 0 / 0", success_token=True)
+    assert (r.status, r.exit_code, r.passed) == ("error", 1, False)
+    assert "ZeroDivisionError" in r.stderr and "main.py" in r.stderr and "sandbox_server" not in r.stderr
+
+
+def test_stdin_is_given_then_eof(sb: Sandbox) -> None:
+    assert run(sb, "print(input() + '!')", stdin="hey\nrest").stdout == "hey!\n"
+    r = run(sb, "import sys\nprint(repr(sys.stdin.read()))\ninput()")
+    assert r.stdout == "''\n" and "EOFError" in r.stderr and r.status == "error"
+    big = "x" * (1 << 20)
+    assert run(sb, "import sys\nprint(len(sys.stdin.read()))", stdin=big).stdout == f"{len(big)}\n"
+
+
+def test_run_many_keeps_order_and_runs_in_parallel() -> None:
+    with Sandbox(workers=2, isolation="rlimits", limits=FAST) as sb2:
+        results = sb2.run_many([f"print({i} * {i})" for i in range(20)], success_token=True)
+        assert [r.stdout for r in results] == [f"{i * i}\n" for i in range(20)]
+        assert all(r.passed for r in results)
+        start = time.monotonic()
+        slow = sb2.run_many(["import time; time.sleep(0.4)"] * 2)
+        assert all(r.status == "ok" for r in slow) and time.monotonic() - start < 0.75
+
+
+def test_shared_sandbox_is_one_thread_safe_instance() -> None:
+    found: list[Sandbox] = []
+    threads = [threading.Thread(target=lambda: found.append(shared_sandbox())) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len({id(s) for s in found}) == 1
+    assert found[0].run("print(6 * 7)").stdout == "42\n"
+
+
+def test_bad_arguments() -> None:
+    with pytest.raises(ValueError, match="isolation"):
+        Sandbox(isolation="docker")
+    with pytest.raises(ValueError, match="wall_seconds"):
+        Limits(wall_seconds=0)
+    assert set(ISOLATIONS) == {"auto", "bubblewrap", "rlimits"}
+
+
+# ----------------------------------------------------------------------------- fallback
+
+
+def test_missing_bubblewrap_falls_back_loudly() -> None:
+    with pytest.warns(RuntimeWarning, match="falling back to rlimits"):
+        sandbox = Sandbox(workers=1, isolation="auto", bwrap="/nonexistent/bwrap", limits=FAST)
+    with sandbox:
+        assert sandbox.isolation == "rlimits"
+        r = sandbox.run("print(1)")
+        assert r.isolation == "rlimits" and r.stdout == "1\n"
+
+
+def test_broken_bubblewrap_falls_back(tmp_path: Path) -> None:
+    fake = tmp_path / "bwrap"
+    fake.write_text("#!/bin/sh\necho 'bwrap: no permission to create namespaces' >&2\nexit 1\n")
+    fake.chmod(0o755)
+    with pytest.warns(RuntimeWarning, match="no permission to create namespaces"), Sandbox(
+        workers=1, bwrap=str(fake), limits=FAST
+    ) as sandbox:
+        assert sandbox.isolation == "rlimits"
+
+
+def test_asking_for_bubblewrap_without_it_raises() -> None:
+    with pytest.raises(BubblewrapUnavailable, match="not found"):
+        Sandbox(workers=1, isolation="bubblewrap", bwrap="/nonexistent/bwrap")
+
+
+# ----------------------------------------------------------------------------- resource attacks
+
+
+def test_fork_bomb(sb: Sandbox) -> None:
+    r = run(sb, """
+        import os
+        while True:
+            try:
+                os.fork()
+            except OSError:
+                pass
+    """)
+    assert r.status == "timeout" and not r.passed
+    healthy(sb)
+    assert _leftover_processes(sb) == []
+
+
+def test_memory_bomb(sb: Sandbox) -> None:
+    r = run(sb, "x = bytearray(8 << 30)", success_token=True)
+    assert r.status in ("error", "killed") and "MemoryError" in r.stderr and not r.passed
+    r = run(sb, "chunks = []\nwhile True:\n    chunks.append(bytearray(10 << 20))")
+    # Zero-filling a gigabyte can outlast a short wall limit on a loaded machine: also contained.
+    assert r.status in ("error", "killed", "timeout") and not r.passed
+    healthy(sb)
+
+
+def test_infinite_loop_hits_the_cpu_limit(sb: Sandbox) -> None:
+    r = run(sb, "while True: pass", limits=Limits(cpu_seconds=1, wall_seconds=5))
+    assert r.status == "timeout" and r.signal in (signal.SIGXCPU, signal.SIGKILL) and r.duration_s < 3
+    healthy(sb)
+
+
+def test_long_sleep_hits_the_wall_limit(sb: Sandbox) -> None:
+    r = run(sb, "import time\nprint('before', flush=True)\ntime.sleep(100)")
+    assert r.status == "timeout" and 0.9 < r.duration_s < 2 and r.stdout == "before\n"
+    healthy(sb)
+
+
+def test_busy_loop_ignoring_signals(sb: Sandbox) -> None:
+    r = run(sb, """
+        import signal
+        for s in (signal.SIGTERM, signal.SIGINT, signal.SIGXCPU, signal.SIGHUP):
+            signal.signal(s, signal.SIG_IGN)
+        while True:
+            pass
+    """, limits=Limits(cpu_seconds=30, wall_seconds=1))  # fmt: skip
+    assert r.status == "timeout" and r.duration_s < 2
+    healthy(sb)
+
+
+def test_recursion_overflow(sb: Sandbox) -> None:
+    r = run(sb, "def f(n):\n    return f(n + 1)\nf(0)")
+    assert r.status == "error" and "RecursionError" in r.stderr
+    r = run(sb, "import sys\nsys.setrecursionlimit(10**9)\ndef f(n):\n    return f(n + 1)\nf(0)")
+    assert r.status != "ok" and not r.passed  # frames grow until a limit: memory, stack or time
+    healthy(sb)
+
+
+def test_segfault_via_ctypes(sb: Sandbox) -> None:
+    r = run(sb, "import ctypes\nctypes.string_at(0)", success_token=True)
+    assert (r.status, r.signal, r.exit_code, r.passed) == ("killed", signal.SIGSEGV, None, False)
+    healthy(sb)
+
+
+def test_fd_exhaustion(sb: Sandbox) -> None:
+    r = run(sb, "fs = []\nwhile True:\n    fs.append(open('/dev/null'))")
+    assert r.status == "error" and "Too many open files" in r.stderr
+    healthy(sb)
+
+
+def test_huge_file_is_capped(sb: Sandbox) -> None:
+    r = run(sb, "with open('big', 'wb') as f:\n    f.write(b'x' * (20 << 20))")
+    assert r.status in ("error", "killed") and ("File too large" in r.stderr or r.signal == signal.SIGXFSZ)
+    healthy(sb)
+
+
+# ----------------------------------------------------------------------------- output attacks
+
+
+def test_100_mb_of_output_is_capped(sb: Sandbox) -> None:
+    r = run(sb, "import sys\nfor _ in range(100):\n    sys.stdout.write('x' * (1 << 20) + '\\n')",
+            limits=Limits(wall_seconds=5, output_bytes=4096))  # fmt: skip
+    assert r.status == "ok" and r.stdout.startswith("x" * 4096) and r.stdout.endswith("[... truncated]")
+    assert len(r.stdout) < 4200
+    healthy(sb)
+
+
+def test_huge_line_without_newline_on_both_streams(sb: Sandbox) -> None:
+    r = run(sb, "import sys\nsys.stdout.write('y' * (30 << 20))\nsys.stderr.write('z' * (30 << 20))",
+            limits=Limits(wall_seconds=5, output_bytes=1000))  # fmt: skip
+    assert r.status == "ok" and r.stdout == "y" * 1000 + "\n[... truncated]"
+    assert r.stderr == "z" * 1000 + "\n[... truncated]"
+    healthy(sb)
+
+
+def test_invalid_utf8_output_is_replaced(sb: Sandbox) -> None:
+    r = run(sb, "import os\nos.write(1, b'ok \\xff\\xfe end')")
+    assert r.stdout == "ok \ufffd\ufffd end"
+    healthy(sb)
+
+
+def test_closing_stdout_and_stderr(sb: Sandbox) -> None:
+    r = run(sb, "import os\nos.close(1)\nos.close(2)\nx = 2 + 2", success_token=True)
+    assert (r.status, r.stdout, r.passed) == ("ok", "", True)
+    healthy(sb)
+
+
+# ----------------------------------------------------------------------------- escape attacks
+
+
+def test_network_is_unreachable(sb: Sandbox) -> None:
+    if sb.isolation == "rlimits" and not ROOT:
+        pytest.skip("rlimits mode removes the network only when started as root")
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        port = server.getsockname()[1]
+        r = run(sb, f"""
+            import socket
+            try:
+                socket.create_connection(("127.0.0.1", {port}), timeout=0.5)
+                print("connected")
+            except OSError as exc:
+                print("blocked", exc)
+        """)  # fmt: skip
+        assert r.stdout.startswith("blocked"), r
+        server.settimeout(0.05)
+        with pytest.raises(socket.timeout):
+            server.accept()
+    r = run(sb, "import socket\nsocket.getaddrinfo('pypi.org', 443)")
+    assert r.status == "error"
+    healthy(sb)
+
+
+def test_writing_outside_the_work_dir_fails(sb: Sandbox, tmp_path: Path) -> None:
+    needs_root(sb)
+    marker = uuid.uuid4().hex
+    targets = [tmp_path / "owned_by_test.txt", REPO / f"pwned_{marker}.txt", Path("/etc") / f"pwned_{marker}"]
+    code = "\n".join(
+        f"try:\n    open({str(t)!r}, 'w').write('x')\n    print('wrote')\nexcept OSError as e:\n    print('denied')"
+        for t in targets
+    )
+    r = run(sb, code)
+    assert r.stdout == "denied\n" * len(targets), r
+    assert not any(t.exists() for t in targets)
+    assert run(sb, "open('mine.txt', 'w').write('ok')\nprint(open('mine.txt').read())").stdout == "ok\n"
+    healthy(sb)
+
+
+def test_deleting_project_files_fails(sb: Sandbox) -> None:
+    needs_root(sb)
+    victim = REPO / "README.md"
+    r = run(sb, f"""
+        import os, shutil
+        for f in (lambda: os.remove({str(victim)!r}), lambda: shutil.rmtree({str(REPO / "fbenv")!r}),
+                  lambda: os.rename({str(victim)!r}, "/tmp/x")):
+            try:
+                f()
+            except OSError as e:
+                print(type(e).__name__)
+    """)  # fmt: skip
+    assert r.stdout.count("Error") == 3, r
+    assert victim.exists() and (REPO / "fbenv" / "tools" / "sandbox.py").exists()
+    healthy(sb)
+
+
+def test_killing_the_parent_and_init(sb: Sandbox) -> None:
+    r = run(sb, """
+        import os, signal
+        for pid in (os.getppid(), 1, -1):
+            try:
+                os.kill(pid, signal.SIGKILL)
+                print("killed", pid)
+            except OSError as e:
+                print("denied", pid)
+    """)  # fmt: skip
+    if ROOT:  # runs have their own uid: nothing outside the run can be signalled
+        assert "denied 1\n" in r.stdout and r.stdout.startswith("denied"), r
+    healthy(sb)
+
+
+def test_a_worker_that_dies_is_replaced(sb: Sandbox) -> None:
+    """Whatever kills a worker (mid-run or idle), the sandbox answers and keeps serving."""
+    healthy(sb)
+    (worker,) = sb._idle  # the module's sandboxes have one worker: this one runs the next program
+    killer = threading.Timer(0.3, worker.proc.kill)
+    killer.start()
+    r = run(sb, "import time\ntime.sleep(0.8)", limits=Limits(wall_seconds=2))
+    killer.join()
+    assert r.status == "killed" and "worker died" in r.stderr and not r.passed
+    healthy(sb)
+    (worker,) = sb._idle
+    worker.proc.kill()  # and while idle
+    worker.proc.wait()
+    healthy(sb)
+
+
+def _leftover_processes(sb: Sandbox) -> list[str]:
+    """Processes of the run user other than the asking run itself, seen from inside the sandbox."""
+    r = run(sb, """
+        import os
+        me, uid = os.getpid(), os.getuid()
+        print([p for p in os.listdir('/proc') if p.isdigit() and int(p) != me and os.stat('/proc/' + p).st_uid == uid])
+    """)  # fmt: skip
+    assert r.status == "ok", r
+    return eval(r.stdout)  # type: ignore[no-any-return]
+
+
+def test_daemon_child_does_not_survive_the_run(sb: Sandbox) -> None:
+    needs_root(sb)
+    marker = Path("/tmp") / f"fbenv-daemon-{uuid.uuid4().hex}"
+    r = run(sb, f"""
+        import os, time
+        if os.fork() == 0:
+            os.setsid()
+            if os.fork() == 0:
+                time.sleep(0.5)
+                open({str(marker)!r}, "w").write("alive")
+                time.sleep(60)
+            os._exit(0)
+        print("parent done")
+    """)  # fmt: skip
+    assert r.status == "ok" and r.stdout == "parent done\n"
+    assert _leftover_processes(sb) == []
+    time.sleep(0.8)
+    assert not marker.exists()
+    healthy(sb)
+
+
+def test_tmp_is_private_and_home_hidden(sb: Sandbox) -> None:
+    if sb.isolation != "bubblewrap":
+        pytest.skip("rlimits mode shares the host's /tmp (other users' files stay protected by permissions)")
+    host_file = Path("/tmp") / f"fbenv-host-{uuid.uuid4().hex}"
+    host_file.write_text("secret")
+    try:
+        r = run(sb, f"""
+            import os
+            print(os.path.exists({str(host_file)!r}), sorted(os.listdir('/tmp')))
+            print(sorted(os.listdir('/root')) if os.path.isdir('/root') else [])
+            for d in ('/tmp', '/dev/shm', '/var/tmp', '/'):
+                try:
+                    open(d + '/x', 'w')
+                    print('wrote', d)
+                except OSError:
+                    pass
+        """)  # fmt: skip
+        lines = r.stdout.splitlines()
+        assert lines[0].startswith("False") and "fbenv-host" not in lines[0]
+        assert set(eval(lines[1])) <= {".pyenv"}  # only the interpreter, bound back, never keys or tokens
+        assert "wrote" not in r.stdout, r
+    finally:
+        host_file.unlink()
+    healthy(sb)
+
+
+def test_secrets_in_roots_home_are_unreadable(sb: Sandbox) -> None:
+    needs_root(sb)
+    r = run(sb, "import os\ntry:\n    print(os.listdir('/root'))\nexcept OSError as e:\n    print('denied')")
+    assert r.stdout == "denied\n" or set(eval(r.stdout)) <= {".pyenv"}
+    healthy(sb)
+
+
+def test_dev_shm_leaves_nothing_behind(sb: Sandbox) -> None:
+    needs_root(sb)
+    name = f"fbenv-shm-{uuid.uuid4().hex}"
+    run(sb, f"try:\n    open('/dev/shm/{name}', 'w').write('x')\nexcept OSError:\n    pass")
+    r = run(sb, f"import os\nprint(os.path.exists('/dev/shm/{name}'))")  # clean-up ends before a next run
+    assert r.stdout == "False\n"
+    assert not (Path("/dev/shm") / name).exists()
+    healthy(sb)
+
+
+# ----------------------------------------------------------------------------- the success signal
+
+
+@pytest.mark.parametrize(
+    "early_exit", ["exit(0)", "quit()", "import sys; sys.exit(0)", "raise SystemExit", "import os; os._exit(0)"]
+)
+def test_exiting_before_the_tests_does_not_pass(sb: Sandbox, early_exit: str) -> None:
+    code = f"def add(a, b):\n    return a - b\n{early_exit}\nassert add(2, 2) == 4\n"
+    r = run(sb, code, success_token=True)
+    assert r.status == "ok" and r.exit_code == 0 and not r.passed
+    assert run(sb, code.replace("a - b", "a + b").replace(early_exit, ""), success_token=True).passed
+
+
+def test_monkeypatching_builtins_does_not_fake_a_pass(sb: Sandbox) -> None:
+    r = run(sb, """
+        import builtins, os, sys
+        builtins.AssertionError = type("AssertionError", (Exception,), {})
+        os._exit = lambda code: None
+        os.write = lambda fd, data: len(data)
+        os.getpid = lambda: 0
+        sys.excepthook = lambda *a: None
+        sys.exit = lambda *a: None
+        def check(): raise AssertionError("caught by nobody?")
+        assert 1 == 2
+    """, success_token=True)  # fmt: skip
+    assert r.status == "error" and not r.passed and "AssertionError" in r.stderr
+    healthy(sb)
+
+
+def test_a_forked_copy_cannot_pass_for_the_program(sb: Sandbox) -> None:
+    r = run(sb, """
+        import os
+        pid = os.fork()
+        if pid:
+            os.waitpid(pid, 0)
+            os._exit(0)
+        # only the copy gets here and "completes"
+    """, success_token=True)  # fmt: skip
+    assert r.status == "ok" and not r.passed
+
+
+def test_writing_the_token_fd_or_killing_the_harness_does_not_pass(sb: Sandbox) -> None:
+    r = run(sb, "import os\nfor fd in range(3, 10):\n    try: os.write(fd, b'0' * 16)\n    except OSError: pass\n",
+            success_token=True)  # fmt: skip
+    assert r.status == "ok" and not r.passed
+    r = run(sb, "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)", success_token=True)
+    assert r.status == "killed" and r.signal == signal.SIGKILL and not r.passed
+    r = run(sb, "import os\nos.closerange(3, 64)\nx = 1", success_token=True)
+    assert r.status == "ok" and not r.passed
+
+
+def test_without_success_token_passed_is_exit_status_zero(sb: Sandbox) -> None:
+    assert run(sb, "import sys\nsys.exit(0)").passed
+    assert not run(sb, "import sys\nsys.exit(3)").passed
+
+
+# ----------------------------------------------------------------------------- no shared state
+
+
+def test_a_run_never_sees_an_earlier_one(sb: Sandbox) -> None:
+    r1 = run(sb, """
+        import builtins, os, random, sys
+        builtins.LEAK = 1
+        sys.modules["json"].dumps = None
+        open("state.txt", "w").write("old")
+        print(os.getcwd(), random.random())
+    """)  # fmt: skip
+    r2 = run(sb, """
+        import builtins, json, os, random
+        print(hasattr(builtins, "LEAK"), json.dumps is None, os.path.exists("state.txt"), len(os.listdir(".")))
+        print(os.getcwd(), random.random())
+    """)  # fmt: skip
+    assert r1.status == r2.status == "ok", (r1, r2)
+    lines = r2.stdout.splitlines()
+    assert lines[0] == "False False False 1"  # only its own main.py
+    assert lines[1] != r1.stdout.strip()  # a new dir and a new random stream
+
+
+def test_runs_have_no_environment_secrets(sb: Sandbox, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-secret")  # only matters for workers started from now on
+    r = run(sb, "import os\nprint(sorted(os.environ))")
+    assert "OPENAI_API_KEY" not in r.stdout and "sk-secret" not in r.stdout
