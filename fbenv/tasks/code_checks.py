@@ -16,7 +16,10 @@ that did not complete are not trusted.
 from __future__ import annotations
 
 import ast
+import base64
+import functools
 import json
+import marshal
 from dataclasses import dataclass
 from typing import Any
 
@@ -79,14 +82,15 @@ def assert_lines_suite(asserts: list[str], setup: str = "") -> TestSuite:
 
 
 _HARNESS = r'''
-def __fbenv_run(solution, prelude, steps, entry_point, mark, shown):
-    import json, linecache, os, sys, traceback
+def __fbenv_run(solution, compiled, steps, entry_point, mark, shown):
+    import base64, json, linecache, marshal, os, sys, traceback
     # Everything the harness needs is bound before the agent's code runs, so patching builtins,
     # json or os afterwards cannot change how results are judged or written.
     _write, _dumps, _exc = os.write, json.dumps, sys.exc_info
     _repr, _type, _isinstance, _len, _all = repr, type, isinstance, len, all
     _builtin_types = (int, float, complex, bool, str, bytes, list, tuple, dict, set, frozenset, type(None))
     _AssertionError, _BaseException = AssertionError, BaseException
+    prelude, codes = marshal.loads(base64.b64decode(compiled))  # the tests, compiled by fbenv
 
     def plain(value, depth=0):
         if depth > 20 or _type(value) not in _builtin_types:
@@ -111,27 +115,25 @@ def __fbenv_run(solution, prelude, steps, entry_point, mark, shown):
     results, loaded = [], True
     try:
         exec(compile(solution, "<solution>", "exec"), g)
-        exec(compile(prelude, "<tests>", "exec"), g)
+        exec(prelude, g)
         g["candidate"] = g[entry_point]
     except _BaseException as error:
         loaded = False
         load_error = "missing function " + entry_point if _isinstance(error, KeyError) else trace()
-    for kind, item in steps:
+    for (kind, source, call, expected), code in zip(steps, codes):
         if not loaded:
             if kind == "case":
                 results.append({"ok": False, "error": load_error})
             continue
         if kind == "setup":
             try:
-                exec(compile(item, "<tests>", "exec"), g)
+                exec(code, g)
             except _BaseException:
                 loaded, load_error = False, "the test set-up failed: " + trace()
             continue
-        source, call, expected = item
         try:
             if call is not None:
-                actual = eval(compile(call, "<tests>", "eval"), g)
-                want = eval(compile(expected, "<tests>", "eval"), g)
+                actual, want = eval(code[0], g), eval(code[1], g)
                 if plain(actual) and actual == want:
                     results.append({"ok": True})
                 else:
@@ -139,7 +141,7 @@ def __fbenv_run(solution, prelude, steps, entry_point, mark, shown):
                                     "actual": short(_repr(actual)) if plain(actual) else "an object of type "
                                     + short(_type(actual).__name__)})
             else:
-                exec(compile(source, "<tests>", "exec"), g)
+                exec(code, g)
                 results.append({"ok": True})
         except _AssertionError:
             results.append({"ok": False, "assert": short(source)})
@@ -148,15 +150,49 @@ def __fbenv_run(solution, prelude, steps, entry_point, mark, shown):
     _write(1, ("\n" + mark + _dumps(results) + "\n").encode())
     if not loaded or not _all(r["ok"] for r in results):
         raise SystemExit(1)
+
+
+def __fbenv_main():
+    import json, sys
+    __fbenv_run(*json.loads(sys.stdin.read()))
 '''
 
+#: Trusted source compiled once per sandbox worker (see ``Sandbox(warm=...)``).
+HARNESS = _HARNESS
+#: What each run executes: the harness, reading the agent's code and the cases from stdin.
+HARNESS_CALL = "__fbenv_main()\n"
 
-def harness_program(solution: str, suite: TestSuite, entry_point: str) -> str:
-    """The program the sandbox runs: the agent's code (as data, compiled inside), then the cases."""
-    steps = [["setup", item] if kind == "setup" else ["case", [item.source, item.call, item.expected]]
-             for kind, item in suite.steps]
-    args = ", ".join(repr(a) for a in (solution, suite.prelude, steps, entry_point, RESULT_MARK, _SHOWN))
-    return f"{_HARNESS}\n__fbenv_run({args})\n"
+
+@functools.lru_cache(maxsize=1024)
+def compiled_suite(suite: TestSuite) -> tuple[str, list[list[str | None]]]:
+    """The suite's code objects, marshalled (base64) once per problem, and each step's sources.
+
+    fbenv compiles its own trusted test code here, in the parent, and the run only unmarshals it:
+    compiling in a freshly forked sandbox child is several times slower (copy-on-write faults).
+    Parent and sandbox run the same interpreter, so the marshal format matches.
+    """
+    steps: list[list[str | None]] = []
+    codes: list[object] = []
+    for kind, item in suite.steps:
+        if kind == "setup":
+            assert isinstance(item, str)
+            steps.append(["setup", item, None, None])
+            codes.append(compile(item, "<tests>", "exec"))
+        else:
+            assert isinstance(item, TestCase)
+            steps.append(["case", item.source, item.call, item.expected])
+            if item.call is not None and item.expected is not None:
+                codes.append((compile(item.call, "<tests>", "eval"), compile(item.expected, "<tests>", "eval")))
+            else:
+                codes.append(compile(item.source, "<tests>", "exec"))
+    blob = marshal.dumps((compile(suite.prelude, "<tests>", "exec"), tuple(codes)))
+    return base64.b64encode(blob).decode("ascii"), steps
+
+
+def harness_input(solution: str, suite: TestSuite, entry_point: str) -> str:
+    """The run's stdin: the agent's code (as data, compiled inside the run) and the compiled tests."""
+    blob, steps = compiled_suite(suite)
+    return json.dumps([solution, blob, steps, entry_point, RESULT_MARK, _SHOWN])
 
 
 def parse_results(stdout: str, cases: int) -> list[dict[str, Any]] | None:

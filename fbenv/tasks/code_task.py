@@ -9,12 +9,14 @@ trimmed to the agent's own code (the LeTI / MINT kind of feedback).
 
 from __future__ import annotations
 
+import os
+import threading
 from dataclasses import dataclass
 
 from fbenv.feedback import StepCheck, Verdict
 from fbenv.tasks.base import Instance, Task
 from fbenv.tasks.code_answers import extract_code
-from fbenv.tasks.code_checks import TestSuite, harness_program, parse_results
+from fbenv.tasks.code_checks import HARNESS, HARNESS_CALL, TestSuite, harness_input, parse_results
 
 CODE_INSTRUCTIONS = (
     "Reply with the complete function in a ```python code block. To run code before answering, "
@@ -73,23 +75,24 @@ class CodeTask(Task):
     def close(self) -> None:
         """The shared sandbox outlives tasks; nothing to release here."""
 
-    def program_for(self, problem: CodeProblem, reply: str) -> tuple[str, str]:
-        """(the agent's code, the harness program that tests it)."""
+    def code_for(self, problem: CodeProblem, reply: str) -> str:
+        """The agent's code: the fenced or bare code, completing the given signature if needed."""
         code = extract_code(reply, problem.entry_point)
         if f"def {problem.entry_point}" not in code and code.strip():
             code = problem.prompt + code  # a completion of the given signature, HumanEval style
-        return code, harness_program(code, problem.suite, problem.entry_point)
+        return code
 
     def check(self, instance: Instance, reply: str) -> Verdict:
-        from fbenv.tools.sandbox import Limits, shared_sandbox
+        from fbenv.tools.sandbox import Limits
 
         problem: CodeProblem = instance.data["problem"]
-        code, program = self.program_for(problem, reply)
+        code = self.code_for(problem, reply)
         cases = problem.suite.cases
         if not code.strip():
             return self._verdict(problem, (), False, "no code found: reply with the function in a ```python block")
         limits = Limits(cpu_seconds=self.timeout, wall_seconds=self.timeout)
-        run = shared_sandbox().run(program, limits=limits, success_token=True)
+        run = code_sandbox().run(HARNESS_CALL, stdin=harness_input(code, problem.suite, problem.entry_point),
+                                 limits=limits, success_token=True)
         results = parse_results(run.stdout, len(cases))
         diagnostics = [f"isolation: {run.isolation}"]
         if run.status == "timeout":
@@ -122,6 +125,25 @@ class CodeTask(Task):
             diagnostics=diagnostics,
             unit="test",
         )
+
+
+_sandbox = None
+_sandbox_lock = threading.Lock()
+
+
+def code_sandbox():
+    """The process-wide sandbox for code checks: one worker per CPU, each with the test harness
+    compiled once (``warm``) so a check only compiles the agent's code. Closed at exit."""
+    global _sandbox
+    with _sandbox_lock:
+        if _sandbox is None:
+            import atexit
+
+            from fbenv.tools.sandbox import Sandbox
+
+            _sandbox = Sandbox(workers=os.cpu_count(), warm=HARNESS)
+            atexit.register(_sandbox.close)
+        return _sandbox
 
 
 def _step(index: int, source: str, result: dict) -> StepCheck:

@@ -95,17 +95,23 @@ class Sandbox:
         limits: Limits = Limits(),
         *,
         bwrap: str | None = "bwrap",
+        warm: str = "",
     ) -> None:
         """Start the pool (one worker now, more on demand up to ``workers``, default cpu count).
 
         ``isolation``: "bubblewrap" (raise :class:`BubblewrapUnavailable` if it cannot run),
         "rlimits", or "auto" (bubblewrap when its self-test passes, else rlimits with a warning).
         ``bwrap`` is the bubblewrap executable (a name on PATH or a path; None means none).
+        ``warm`` is trusted source (a test harness, say) that each worker compiles and runs once
+        before it forks any run; the names it defines are globals of every run. Compiling in a
+        freshly forked child is several times slower than in the warm server (every page the
+        compiler touches is copied on write), so fixed code belongs here, not in each run.
         """
         if isolation not in ISOLATIONS:
             raise ValueError(f"isolation must be one of {ISOLATIONS}, got {isolation!r}")
         self.size = max(1, workers or os.cpu_count() or 1)
         self.limits = limits
+        self.warm = warm
         self._bwrap = shutil.which(bwrap) if bwrap else None
         self._lock = threading.Condition()
         self._idle: list[Worker] = []
@@ -129,7 +135,7 @@ class Sandbox:
             else:
                 self._adopt(worker)
                 return "bubblewrap"
-        self._adopt(Worker("rlimits"))
+        self._adopt(Worker("rlimits", warm=self.warm))
         return "rlimits"
 
     def _bubblewrap_self_test(self) -> Worker:
@@ -137,7 +143,7 @@ class Sandbox:
         if self._bwrap is None:
             raise BubblewrapUnavailable("the bwrap executable was not found")
         try:
-            worker = Worker("bubblewrap", self._bwrap)
+            worker = Worker("bubblewrap", self._bwrap, self.warm)
         except (WorkerDied, OSError) as exc:
             raise BubblewrapUnavailable(f"the worker did not start: {exc}") from None
         try:
@@ -167,7 +173,7 @@ class Sandbox:
                     break
                 self._lock.wait()
         try:
-            return Worker(self.isolation, self._bwrap)
+            return Worker(self.isolation, self._bwrap, self.warm)
         except BaseException:
             self._drop()
             raise

@@ -126,8 +126,11 @@ _SPAWNER = _Spawner()
 class Worker:
     """One running fork-server and the pipes to it."""
 
-    def __init__(self, isolation: str, bwrap: str | None = None) -> None:
+    def __init__(self, isolation: str, bwrap: str | None = None, warm: str = "") -> None:
         """Start a server; ``isolation`` is "bubblewrap" (needs ``bwrap``) or "rlimits".
+
+        ``warm`` is trusted source the server runs once before serving; its names are globals of
+        every run (see :class:`fbenv.tools.sandbox.Sandbox`).
 
         Raises :class:`WorkerDied` (with bubblewrap's or the server's error output) if the server
         does not say it is ready.
@@ -135,7 +138,7 @@ class Worker:
         self.isolation = isolation
         privileged = os.geteuid() == 0
         uid = UID_BASE + secrets.randbelow(UID_SPAN) if privileged else None
-        config = json.dumps({"uid": uid, "gid": uid, "pidns": isolation == "bubblewrap"})
+        config = json.dumps({"uid": uid, "gid": uid, "pidns": isolation == "bubblewrap", "warm": warm})
         argv = [sys.executable, "-I", str(SERVER), config]
         if isolation == "bubblewrap":
             if bwrap is None:
