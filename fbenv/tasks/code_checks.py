@@ -123,7 +123,7 @@ def __fbenv_run(solution, compiled, steps, entry_point, mark, shown):
     for (kind, source, call, expected), code in zip(steps, codes):
         if not loaded:
             if kind == "case":
-                results.append({"ok": False, "error": load_error})
+                results.append({"ok": False, "error": load_error, "load": True})
             continue
         if kind == "setup":
             try:

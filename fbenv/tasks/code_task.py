@@ -33,6 +33,7 @@ class CodeProblem:
     entry_point: str
     suite: TestSuite
     solution: str  # a complete reference program that passes the tests
+    prompt_is_code: bool = False  # the prompt is the function's signature and docstring (HumanEval)
 
 
 class CodeTask(Task):
@@ -78,7 +79,7 @@ class CodeTask(Task):
     def code_for(self, problem: CodeProblem, reply: str) -> str:
         """The agent's code: the fenced or bare code, completing the given signature if needed."""
         code = extract_code(reply, problem.entry_point)
-        if f"def {problem.entry_point}" not in code and code.strip():
+        if problem.prompt_is_code and f"def {problem.entry_point}" not in code and code.strip():
             code = problem.prompt + code  # a completion of the given signature, HumanEval style
         return code
 
@@ -106,7 +107,12 @@ class CodeTask(Task):
         pairs = enumerate(zip(cases, results, strict=True))
         steps = tuple(_step(i, case.source, result) for i, (case, result) in pairs)
         correct = run.passed and all(step.correct for step in steps)
-        return self._verdict(problem, steps, correct, None, tuple(diagnostics))
+        form_error = None
+        if results and results[0].get("load"):  # nothing ran: the code does not even load
+            last = str(results[0]["error"]).strip().splitlines()[-1]
+            form_error = f"the code does not load ({last})" if not last.startswith("missing function") \
+                else f"the function `{problem.entry_point}` is not defined"
+        return self._verdict(problem, steps, correct, form_error, tuple(diagnostics))
 
     @staticmethod
     def _verdict(

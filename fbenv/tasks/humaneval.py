@@ -32,6 +32,7 @@ def load_humaneval() -> list[CodeProblem]:
             entry_point=record["entry_point"],
             suite=split_check(record["test"]),
             solution=record["prompt"] + record["canonical_solution"],
+            prompt_is_code=True,
         ))
     return problems
 

@@ -194,3 +194,16 @@ def test_math_envs_have_no_tools_unless_asked() -> None:
     env.reset(seed=0)
     obs, *_, info = env.step("<execute>print(6 * 7)</execute>")
     assert "42" in obs and info["tool"]["name"] == "python"
+
+
+def test_level_one_names_what_is_wrong_in_form() -> None:
+    env = gym.make("fbenv/HumanEval-v0", feedback="text", hint_level=1)
+    env.reset(options={"task_index": 0})
+    obs, *_ = env.step("```python\ndef has_close_elements(numbers, threshold:\n    return True\n```")
+    assert "the code does not load (SyntaxError" in obs
+    obs, *_ = env.step("")
+    assert "no code found" in obs
+    env = gym.make("fbenv/CodeFile-v0", feedback="text", hint_level=1)
+    env.reset(options={"task_index": 0})
+    obs, *_ = env.step("```python\ndef something_else():\n    return 1\n```")
+    assert "the function `second_largest` is not defined" in obs
