@@ -13,16 +13,13 @@ Without ``path`` the team-written fixture shipped in ``fbenv/data`` is used.
 from __future__ import annotations
 
 import ast
-import json
-from importlib import resources
-from pathlib import Path
 from typing import Any
 
 from fbenv.tasks.code_checks import assert_lines_suite, split_check
 from fbenv.tasks.code_task import CodeProblem, CodeTask
+from fbenv.tasks.jsonl import read_problem_file, records
 
 FIXTURE = "code_problems.jsonl"
-MAX_FILE_BYTES = 256 * 2**20
 
 
 class CodeFileTask(CodeTask):
@@ -35,20 +32,7 @@ class CodeFileTask(CodeTask):
 
     def __init__(self, path: str | None = None, timeout: float = 3.0) -> None:
         super().__init__(timeout)
-        if path is None:
-            text = resources.files("fbenv").joinpath("data", FIXTURE).read_text(encoding="utf-8")
-            label = f"fbenv/data/{FIXTURE}"
-        else:
-            file = Path(path)
-            if not file.is_file():
-                raise ValueError(f"CodeFile path {path!r} is not a file; give the path of a JSONL file")
-            if file.stat().st_size > MAX_FILE_BYTES:
-                raise ValueError(f"CodeFile path {path!r} is larger than {MAX_FILE_BYTES} bytes")
-            try:
-                text = file.read_text(encoding="utf-8")
-            except UnicodeDecodeError as error:
-                raise ValueError(f"CodeFile path {path!r} is not UTF-8 text: {error}") from error
-            label = str(path)
+        text, label = read_problem_file(path, FIXTURE, "CodeFile")
         self.path = path
         self.problems = parse_code_problems(text, label)
 
@@ -60,16 +44,7 @@ class CodeFileTask(CodeTask):
 def parse_code_problems(text: str, label: str) -> list[CodeProblem]:
     """Read JSONL problems; every error names the file, the line number and what to fix."""
     problems: list[CodeProblem] = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        where = f"{label}, line {number}"
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as error:
-            raise ValueError(f"{where}: not valid JSON ({error.msg}); each line must be one JSON object") from None
-        if not isinstance(record, dict):
-            raise ValueError(f"{where}: expected a JSON object with 'prompt', tests and 'solution'")
+    for where, record in records(text, label, "'prompt', tests and 'solution'"):
         problems.append(_problem(record, where, len(problems)))
     if not problems:
         raise ValueError(f"{label} holds no problems; give one JSON object per line")

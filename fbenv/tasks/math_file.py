@@ -9,10 +9,7 @@ cannot decide. Without ``path``, the team-written fixture shipped in ``fbenv/dat
 
 from __future__ import annotations
 
-import json
 import re
-from importlib import resources
-from pathlib import Path
 from typing import Any
 
 from fbenv.feedback import Verdict
@@ -24,10 +21,10 @@ from fbenv.tasks.answers import (
     parse_number,
 )
 from fbenv.tasks.base import Instance, Task
+from fbenv.tasks.jsonl import read_problem_file, records
 
 FIXTURE = "math_word_problems.jsonl"
 ANSWER_INSTRUCTIONS = "Show your reasoning, then give the final answer on the last line as `Answer: X`."
-MAX_FILE_BYTES = 512 * 2**20
 _CALCULATOR = re.compile(r"<<[^<>]*>>")
 _GSM8K_ANSWER = re.compile(r"####\s*(.*)$", re.DOTALL)
 
@@ -42,20 +39,7 @@ class MathFileTask(Task):
     family = "math"
 
     def __init__(self, path: str | None = None) -> None:
-        if path is None:
-            source = resources.files("fbenv").joinpath("data", FIXTURE)
-            text, label = source.read_text(encoding="utf-8"), f"fbenv/data/{FIXTURE}"
-        else:
-            file = Path(path)
-            if not file.is_file():
-                raise ValueError(f"MathFile path {path!r} is not a file; give the path of a JSONL file")
-            if file.stat().st_size > MAX_FILE_BYTES:
-                raise ValueError(f"MathFile path {path!r} is larger than {MAX_FILE_BYTES} bytes")
-            try:
-                text = file.read_text(encoding="utf-8")
-            except UnicodeDecodeError as error:
-                raise ValueError(f"MathFile path {path!r} is not UTF-8 text: {error}") from error
-            label = str(path)
+        text, label = read_problem_file(path, FIXTURE, "MathFile")
         self.path = path
         self.problems = parse_problems(text, label)
 
@@ -106,16 +90,7 @@ class MathFileTask(Task):
 def parse_problems(text: str, label: str) -> list[dict[str, Any]]:
     """Read JSONL problems; every error names the file, the line number and what to fix."""
     problems: list[dict[str, Any]] = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        where = f"{label}, line {number}"
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as error:
-            raise ValueError(f"{where}: not valid JSON ({error.msg}); each line must be one JSON object") from None
-        if not isinstance(record, dict):
-            raise ValueError(f"{where}: expected a JSON object with 'question' and 'answer'")
+    for where, record in records(text, label, "'question' and 'answer'"):
         question = record.get("question", record.get("problem"))
         answer = record.get("answer")
         if not isinstance(question, str) or not question.strip():
