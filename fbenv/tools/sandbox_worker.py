@@ -54,23 +54,25 @@ def bwrap_argv(bwrap: str, privileged: bool) -> list[str]:
     """
     argv = [bwrap, "--ro-bind", "/", "/"]
     binds: set[str] = set()
-    for hidden in HIDDEN:
+    # The private /tmp is mounted first too, so that an interpreter or a checkout that lives under
+    # /tmp (a CI clone, a venv made there) is bound back into it like those under the hidden dirs.
+    for hidden in (*HIDDEN, "/tmp"):
         if os.path.isdir(hidden) and not os.path.islink(hidden):
-            argv += ["--tmpfs", hidden]
+            argv += ["--size", str(TMP_BYTES), "--tmpfs", hidden] if hidden == "/tmp" else ["--tmpfs", hidden]
             for path in _needed_paths():
                 if path == hidden or path.startswith(hidden + "/"):
                     binds.add(path)
     made: set[str] = set()
     for path in sorted(binds):
         parent, parents = os.path.dirname(path), []
-        while parent not in HIDDEN and parent != "/" and parent not in made:
+        while parent not in (*HIDDEN, "/tmp") and parent != "/" and parent not in made:
             parents.append(parent)
             parent = os.path.dirname(parent)
         for directory in reversed(parents):  # bwrap would make them 0700: the run user must pass
             argv += ["--perms", "0755", "--dir", directory]
             made.add(directory)
         argv += ["--ro-bind", path, path]
-    argv += ["--dev", "/dev", "--proc", "/proc", "--size", str(TMP_BYTES), "--tmpfs", "/tmp"]
+    argv += ["--dev", "/dev", "--proc", "/proc"]
     if privileged:
         argv += ["--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try"]
         argv += ["--cap-drop", "ALL"]

@@ -491,3 +491,15 @@ def test_runs_have_no_environment_secrets(sb: Sandbox, monkeypatch: pytest.Monke
     monkeypatch.setenv("OPENAI_API_KEY", "sk-secret")  # only matters for workers started from now on
     r = run(sb, "import os\nprint(sorted(os.environ))")
     assert "OPENAI_API_KEY" not in r.stdout and "sk-secret" not in r.stdout
+
+
+def test_an_interpreter_under_tmp_is_bound_back_into_the_private_tmp(monkeypatch) -> None:
+    # A checkout or venv under /tmp (a CI clone) must stay visible inside bubblewrap's private /tmp.
+    from fbenv.tools import sandbox_worker
+
+    monkeypatch.setattr(sandbox_worker, "_needed_paths", lambda: ["/tmp/clone/.venv", "/root/.pyenv/bin"])
+    argv = sandbox_worker.bwrap_argv("bwrap", privileged=True)
+    joined = " ".join(argv)
+    assert joined.index("--tmpfs /tmp") < joined.index("--ro-bind /tmp/clone/.venv /tmp/clone/.venv")
+    assert joined.index("--tmpfs /root") < joined.index("--ro-bind /root/.pyenv/bin /root/.pyenv/bin")
+    assert "--dir /tmp/clone" in joined
