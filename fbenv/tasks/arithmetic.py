@@ -23,7 +23,7 @@ from fbenv.tasks.answers import (
     parse_step,
 )
 from fbenv.tasks.base import Instance, Task
-from fbenv.tasks.seeding import ItemRandom
+from fbenv.tasks.seeding import ItemRandom, item_key
 
 
 @dataclass(frozen=True)
@@ -82,6 +82,7 @@ class ArithmeticTask(Task):
         self.seed = seed
         self.level = LEVELS[difficulty]
         self._id_prefix = f"arithmetic/d{difficulty}/{problems}/s{seed}/"
+        self._key_prefix = repr(("arithmetic", difficulty, problems, seed)).encode()
 
     @property
     def name(self) -> str:
@@ -89,7 +90,7 @@ class ArithmeticTask(Task):
 
     # --- generation --------------------------------------------------------------------------
     def instance(self, index: int) -> Instance:
-        rng = ItemRandom("arithmetic", self.difficulty, self.problems, self.seed, index)
+        rng = ItemRandom(item_key(self._key_prefix, index))
         algebra = self.problems == "algebra" or (self.problems == "mixed" and rng.below(4) == 0)
         question, steps, answer = self._equation(rng) if algebra else self._expression(rng)
         reference = str(answer)
@@ -100,7 +101,8 @@ class ArithmeticTask(Task):
             prompt=f"{question}\n\n{FORMAT_INSTRUCTIONS}",
             reference=reference,
             oracle_action="\n".join(lines) + f"\nAnswer: {reference}",
-            data={"steps": tuple(steps), "lines": lines, "answer": answer, "by_operation": _index_operations(steps)},
+            data={"steps": tuple(steps), "lines": lines, "answer": answer,
+                  "by_operation": _index_operations(steps, lines)},
         )
 
     def _expression(self, rng: ItemRandom) -> tuple[str, list[Step], int]:
@@ -120,7 +122,11 @@ class ArithmeticTask(Task):
         left_ops = rng.below(operations)
         right_ops = operations - 1 - left_ops
         op = rng.choice(self.level.ops)
-        left, left_text, left_op = self._tree(rng, left_ops, steps)
+        if left_ops:
+            left, left_text, left_op = self._tree(rng, left_ops, steps)
+        else:  # a leaf, inline: most nodes are leaves and this runs on every reset
+            left = rng.randint(1, self.level.max_operand)
+            left_text, left_op = str(left), None
         if op == "/":
             divisors = [d for d in range(2, 13) if left % d == 0] if right_ops == 0 and left else ()
             if divisors:
@@ -128,7 +134,11 @@ class ArithmeticTask(Task):
                 steps.append((left, op, right, left // right))
                 return left // right, f"{_wrap(left_text, left_op, op, right=False)} / {right}", op
             op = rng.choice("+-")
-        right, right_text, right_op = self._tree(rng, right_ops, steps)
+        if right_ops:
+            right, right_text, right_op = self._tree(rng, right_ops, steps)
+        else:
+            right = rng.randint(1, self.level.max_operand)
+            right_text, right_op = str(right), None
         if op == "*" and abs(left * right) > 10 ** (2 + self.difficulty):
             op = rng.choice("+-")
         value = left + right if op == "+" else left - right if op == "-" else left * right
@@ -158,6 +168,8 @@ class ArithmeticTask(Task):
         form_error = value = None
         if answer is None:
             form_error = "no final answer: end with a line `Answer: X`"
+        elif answer == instance.reference:
+            value = instance.data["answer"]
         else:
             value = parse_number(answer)
             if value is None:
@@ -185,18 +197,22 @@ class ArithmeticTask(Task):
         )
 
 
-def _index_operations(steps: list[Step]) -> dict[tuple[int, str, int], tuple[int, ...]]:
-    """(a, op, b) → the solution steps that do that operation (both operand orders for + and *)."""
-    index: dict[tuple[int, str, int], tuple[int, ...]] = {}
-    for i, (a, op, b, _) in enumerate(steps):
-        index[(a, op, b)] = (*index.get((a, op, b), ()), i)
+def _index_operations(
+    steps: list[Step], lines: tuple[str, ...]
+) -> dict[tuple[int, str, int] | str, list[int]]:
+    """(a, op, b) → the solution steps that do that operation (both operand orders for + and *);
+    also each step's own line text → its index, so a verbatim line is matched without parsing."""
+    index: dict[tuple[int, str, int] | str, list[int]] = {}
+    for i, ((a, op, b, _), line) in enumerate(zip(steps, lines, strict=True)):
+        index.setdefault(line, []).append(i)
+        index.setdefault((a, op, b), []).append(i)
         if op in "+*" and a != b:
-            index[(b, op, a)] = (*index.get((b, op, a), ()), i)
+            index.setdefault((b, op, a), []).append(i)
     return index
 
 
 def _check_steps(
-    reply: str, by_operation: dict[tuple[int, str, int], tuple[int, ...]], lines: tuple[str, ...]
+    reply: str, by_operation: dict[tuple[int, str, int] | str, list[int]], lines: tuple[str, ...]
 ) -> tuple[StepCheck, ...]:
     """Label each line that holds an ``=`` (the answer line aside) against the solution's steps.
 
@@ -215,7 +231,10 @@ def _check_steps(
         if index >= _MAX_CHECKED_LINES:
             break
         line = raw.strip()
-        message = None
+        verbatim = _take(by_operation.get(line, ()), used)  # the solution's own line: no parsing needed
+        if verbatim is not None:
+            checks.append(StepCheck(index, line, True, line, "right"))
+            continue
         parsed = parse_step(line)
         if parsed is None:
             message = _NOT_A_STEP
@@ -224,18 +243,23 @@ def _check_steps(
             if apply_op(a, op, b) != c:
                 message = _WRONG_ARITHMETIC
             else:
-                for match in by_operation.get((a, op, b), ()):
-                    if not used[match]:
-                        used[match] = True
-                        checks.append(StepCheck(index, line, True, lines[match], "right"))
-                        break
-                else:
-                    message = _OFF_PATH
-                if message is None:
+                match = _take(by_operation.get((a, op, b), ()), used)
+                if match is not None:
+                    checks.append(StepCheck(index, line, True, lines[match], "right"))
                     continue
+                message = _OFF_PATH
         expected = next((lines[i] for i, done in enumerate(used) if not done), None)
         checks.append(StepCheck(index, line, False, expected, message))
     return tuple(checks)
+
+
+def _take(candidates: list[int] | tuple[()], used: list[bool]) -> int | None:
+    """The first solution step among ``candidates`` not used yet, now marked used; else None."""
+    for i in candidates:
+        if not used[i]:
+            used[i] = True
+            return i
+    return None
 
 
 def _wrap(text: str, node_op: str | None, parent_op: str, *, right: bool) -> str:

@@ -20,17 +20,24 @@ _POOL_BYTES = 64
 _LOW_WATER = 1 << 128  # refill before the pool is too small to draw from without bias
 
 
+def item_key(prefix: bytes, index: int) -> bytes:
+    """The key of instance ``index`` of a task whose constant part (name, config, seed) is ``prefix``."""
+    return prefix + b"/" + str(index).encode()
+
+
 class ItemRandom:
     """A small, fast, deterministic generator for one procedural instance.
 
     Args:
-        *key: what identifies the instance, e.g. ``("arithmetic", difficulty, seed, index)``.
+        *key: what identifies the instance, e.g. ``("arithmetic", difficulty, seed, index)``; a
+            single ``bytes`` key is used as it is (tasks precompute the constant part, see
+            :func:`item_key`).
     """
 
     __slots__ = ("_counter", "_key", "_pool")
 
     def __init__(self, *key: object) -> None:
-        self._key = repr(key).encode()
+        self._key = key[0] if len(key) == 1 and isinstance(key[0], bytes) else repr(key).encode()
         self._counter = 0
         self._pool = 0
         self._refill()
@@ -49,11 +56,17 @@ class ItemRandom:
 
     def randint(self, low: int, high: int) -> int:
         """A uniform integer in [low, high], both ends included (as ``random.randint``)."""
-        return low + self.below(high - low + 1)
+        if self._pool < _LOW_WATER:  # below(), inlined: generators call this on every reset
+            self._refill()
+        self._pool, value = divmod(self._pool, high - low + 1)
+        return low + value
 
     def choice(self, items: Sequence[T]) -> T:
         """A uniform pick from a non-empty sequence."""
-        return items[self.below(len(items))]
+        if self._pool < _LOW_WATER:
+            self._refill()
+        self._pool, value = divmod(self._pool, len(items))
+        return items[value]
 
     def chance(self, probability: float) -> bool:
         """True with the given probability (to a resolution of 2^-32)."""
