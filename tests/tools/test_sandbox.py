@@ -483,8 +483,8 @@ def test_a_run_never_sees_an_earlier_one(sb: Sandbox) -> None:
     """)  # fmt: skip
     assert r1.status == r2.status == "ok", (r1, r2)
     lines = r2.stdout.splitlines()
-    assert lines[0] == "False False False 1"  # only its own main.py
-    assert lines[1] != r1.stdout.strip()  # a new dir and a new random stream
+    assert lines[0] == "False False False 0"  # a fresh, empty run dir
+    assert lines[1] != r1.stdout.strip()  # a new random stream
 
 
 def test_runs_have_no_environment_secrets(sb: Sandbox, monkeypatch: pytest.MonkeyPatch) -> None:
