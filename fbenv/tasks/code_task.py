@@ -12,11 +12,15 @@ from __future__ import annotations
 import os
 import threading
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from fbenv.feedback import StepCheck, Verdict
 from fbenv.tasks.base import Instance, Task
 from fbenv.tasks.code_answers import extract_code
 from fbenv.tasks.code_checks import HARNESS, HARNESS_CALL, TestSuite, harness_input, parse_results
+
+if TYPE_CHECKING:
+    from fbenv.tools.sandbox import Sandbox
 
 CODE_INSTRUCTIONS = (
     "Reply with the complete function in a ```python code block. To run code before answering, "
@@ -133,11 +137,11 @@ class CodeTask(Task):
         )
 
 
-_sandbox = None
+_sandbox: Sandbox | None = None
 _sandbox_lock = threading.Lock()
 
 
-def code_sandbox():
+def code_sandbox() -> Sandbox:
     """The process-wide sandbox for code checks: one worker per CPU, each with the test harness
     compiled once (``warm``) so a check only compiles the agent's code. Closed at exit."""
     global _sandbox
