@@ -162,15 +162,21 @@ def env_kwargs(args: argparse.Namespace) -> dict[str, Any]:
     return kwargs
 
 
-def read_reply(stream: TextIO) -> str | None:
-    """Read one reply: lines up to an empty line or end of input; None at end of input with no reply.
+CODE_END = "."
+
+
+def read_reply(stream: TextIO, end: str | None = None) -> str | None:
+    """Read one reply: lines up to an empty line (or, with ``end``, a line that is just ``end``,
+    so code can hold blank lines) or end of input; None at end of input with no reply.
 
     Blank lines before the reply starts are skipped, so an accidental Enter does not send "".
     """
     lines: list[str] = []
     for line in iter(stream.readline, ""):
         text = line.rstrip("\r\n")
-        if text.strip():
+        if end is not None and text.strip() == end:
+            break
+        if text.strip() or (end is not None and lines):
             lines.append(text)
         elif lines:
             break
@@ -208,10 +214,12 @@ def play_episode(env: gym.Env, env_id: str, *, seed: int | None, task_index: int
 
     turn, verdict, stopped = 0, None, False
     terminated = truncated = False
+    end = CODE_END if env.metadata.get("family") == "code" else None  # code has blank lines in it
+    how = f"end it with a line holding just {end!r}" if end else "end it with an empty line"
     while not (terminated or truncated):
-        print(f"\nYour reply for turn {turn + 1}{_of(max_turns)} (end it with an empty line; Ctrl-D to quit):")
+        print(f"\nYour reply for turn {turn + 1}{_of(max_turns)} ({how}; Ctrl-D to quit):")
         sys.stdout.flush()
-        reply = read_reply(sys.stdin)
+        reply = read_reply(sys.stdin, end)
         if reply is None:
             stopped = True
             break

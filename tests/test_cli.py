@@ -258,3 +258,15 @@ def test_console_script_errors_and_eof() -> None:
     assert "Not solved: you stopped after 0 turns." in eof.stdout
     version = subprocess.run([script, "--version"], capture_output=True, text=True, timeout=120, check=False)
     assert version.returncode == 0 and version.stdout.strip() == f"fbenv {fbenv.__version__}"
+
+
+def test_code_replies_keep_blank_lines_and_end_at_a_dot(monkeypatch, capsys) -> None:
+    stream = io.StringIO("def f():\n\n    return 1\n.\nnext\n")
+    assert read_reply(stream, ".") == "def f():\n\n    return 1"
+    assert read_reply(io.StringIO("a\n\nb\n")) == "a"
+    code = "def second_largest(numbers):\n\n    values = sorted(set(numbers))\n\n" \
+           "    return values[-2] if len(values) >= 2 else None\n.\n"
+    monkeypatch.setattr(sys, "stdin", io.StringIO(code))
+    assert main(["play", "CodeFile-v0", "--feedback", "binary", "--task-index", "0"]) == 0
+    out = capsys.readouterr().out
+    assert "holding just '.'" in out and "Correct." in out and "Solved on turn 1" in out
