@@ -128,7 +128,8 @@ class FeedbackEnv(gym.Env[str, str]):
     # --- the Gymnasium API ---------------------------------------------------------------------
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[str, dict]:
         """Start an episode on a seeded random instance, or on ``options={"task_index": i}``."""
-        super().reset(seed=seed)
+        if seed is not None:  # Env.reset only reseeds; skipping the call otherwise saves a frame per episode
+            super().reset(seed=seed)
         index = None
         if options:
             if options.keys() - {"task_index"}:
@@ -151,9 +152,10 @@ class FeedbackEnv(gym.Env[str, str]):
         self.done = False
         self._prejudged = None
         self._answers = []
-        self.messages = [{"role": "user", "content": self.instance.prompt}]
-        info = {"task_id": self.instance.task_id, "turn": 0, "messages": self._messages_copy()}
-        return self.instance.prompt, info
+        prompt = self.instance.prompt
+        self.messages = [{"role": "user", "content": prompt}]
+        info = {"task_id": self.instance.task_id, "turn": 0, "messages": [{"role": "user", "content": prompt}]}
+        return prompt, info
 
     def step(self, action: str) -> tuple[str, float, bool, bool, dict[str, Any]]:
         """Judge one reply, answer with feedback, and say whether the episode goes on."""
@@ -283,7 +285,7 @@ class FeedbackEnv(gym.Env[str, str]):
         return text[: limit - len(_TRUNCATION_MARK)] + _TRUNCATION_MARK
 
     def _messages_copy(self) -> list[dict[str, str]]:
-        return [dict(message) for message in self.messages]
+        return [message.copy() for message in self.messages]
 
 
 ENV_ARGUMENTS = tuple(

@@ -16,6 +16,7 @@ from fbenv.simulators.base import Message, Simulator
 from fbenv.tasks.base import Instance
 
 _SHOWN = 80  # characters of each step quoted back to the agent
+_WORD = {True: "correct", False: "incorrect"}
 
 
 class StepLabels(Simulator):
@@ -29,11 +30,12 @@ class StepLabels(Simulator):
     ) -> Feedback:
         """See :meth:`fbenv.simulators.base.Simulator.respond`."""
         labels = (*(step.correct for step in verdict.steps), verdict.correct)
-        lines = []
-        for step in verdict.steps:
-            shown = step.text if len(step.text) <= _SHOWN else step.text[: _SHOWN - 1] + "…"
-            lines.append(f"Step {step.index + 1} `{shown}`: {'correct' if step.correct else 'incorrect'}")
-        lines.append(f"Final answer: {'correct' if verdict.correct else 'incorrect'}")
+        lines = [
+            f"Step {step.index + 1} `{step.text if len(step.text) <= _SHOWN else step.text[: _SHOWN - 1] + '…'}`: "
+            f"{_WORD[step.correct]}"
+            for step in verdict.steps
+        ]
+        lines.append(f"Final answer: {_WORD[verdict.correct]}")
         return self.make_feedback(
             "\n".join(lines), verdict.correct, step_labels=labels, score=sum(labels) / len(labels)
         )
