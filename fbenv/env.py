@@ -20,6 +20,7 @@ import gymnasium as gym
 
 from fbenv.feedback import Feedback, Verdict, check_kind
 from fbenv.simulators import DEFAULTS, Simulator, get_simulator
+from fbenv.simulators.noise import apply_noise
 from fbenv.spaces import UnicodeText
 from fbenv.tasks import get_task
 from fbenv.tasks.base import Instance, Task
@@ -40,6 +41,8 @@ class FeedbackEnv(gym.Env[str, str]):
             rule-based default for ``feedback``.
         simulator_kwargs: keyword arguments for the simulator (JSON-able).
         hint_level: 0-4, how much a text critic reveals (see :mod:`fbenv.simulators.critic`).
+        noise: seeded distortions of the simulator's feedback, e.g. ``{"flip": 0.3}`` or
+            ``[{"flip": 0.25}, {"delay": 2}]`` (see :mod:`fbenv.simulators.noise`).
         max_turns: replies before the episode is truncated.
         reward_from: ``"feedback"`` (the research setting: the reward follows what the agent was
             told; falls back to the verdict when the feedback conveys nothing, as with ``none``)
@@ -71,6 +74,7 @@ class FeedbackEnv(gym.Env[str, str]):
         repeat_penalty: float = 0.0,
         max_action_length: int = 100_000,
         max_observation_length: int = 65_536,
+        noise: dict[str, Any] | list[dict[str, Any]] | None = None,
         tools: list[str] | None = None,
         max_tool_calls: int = 3,
         render_mode: str | None = None,
@@ -97,7 +101,9 @@ class FeedbackEnv(gym.Env[str, str]):
                 f"not {feedback!r}"
             )
         self.feedback_kind = feedback
-        self.simulator: Simulator = _make_simulator(simulator, feedback, simulator_kwargs, hint_level)
+        self.simulator: Simulator = apply_noise(
+            _make_simulator(simulator, feedback, simulator_kwargs, hint_level), noise
+        )
         if tools is not None and (not isinstance(tools, (list, tuple)) or not all(isinstance(t, str) for t in tools)):
             raise ValueError(f"tools must be a list of tool names such as ['python'], got {tools!r}")
         self.tools: dict[str, Tool] = make_tools(self.task.default_tools if tools is None else tools)
@@ -152,6 +158,9 @@ class FeedbackEnv(gym.Env[str, str]):
         self.done = False
         self._prejudged = None
         self._answers = []
+        reset_simulator = getattr(self.simulator, "reset", None)
+        if reset_simulator is not None:
+            reset_simulator()
         prompt = self.instance.prompt
         self.messages = [{"role": "user", "content": prompt}]
         info = {"task_id": self.instance.task_id, "turn": 0, "messages": [{"role": "user", "content": prompt}]}

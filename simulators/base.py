@@ -59,6 +59,9 @@ class Simulator(ABC):
         ``transcript`` holds the env's own message dicts: read them, never modify them.
         """
 
+    def reset(self) -> None:  # noqa: B027  (optional hook)
+        """A new episode starts; simulators with per-episode state (a delay queue) clear it here."""
+
     def make_feedback(self, text: str, label: bool | None, **fields: Any) -> Feedback:
         """A Feedback of this simulator's kind, stamped with its name."""
         return Feedback(kind=self.kind, text=text, label=label, source=self.name or type(self).__name__,
