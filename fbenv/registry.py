@@ -35,12 +35,30 @@ def load_object(path: str) -> Any:
 
 
 class Registry(Generic[T]):
-    """Names → objects (or lazy ``"module:Attr"`` strings), with duplicate and unknown-name errors."""
+    """Names → objects (or lazy ``"module:Attr"`` strings), with duplicate and unknown-name errors.
 
-    def __init__(self, what: str) -> None:
+    With ``entry_point_group``, separately installed packages add names through that entry-point
+    group (``[project.entry-points."fbenv.simulators"] polite = "pkg.module:Class"``); they are
+    discovered on first listing or first unknown name, and imported only when used.
+    """
+
+    def __init__(self, what: str, entry_point_group: str | None = None) -> None:
         self.what = what
+        self.entry_point_group = entry_point_group
         self._entries: dict[str, T | str] = {}
         self._info: dict[str, dict[str, Any]] = {}
+        self._plugins_loaded = entry_point_group is None
+
+    def _load_plugins(self) -> None:
+        """Register the names installed packages declare in the entry-point group (once)."""
+        if self._plugins_loaded:
+            return
+        self._plugins_loaded = True
+        from importlib.metadata import entry_points
+
+        for point in entry_points(group=self.entry_point_group):
+            if point.name not in self._entries:  # built-in names win over plug-ins
+                self.register(point.name, point.value, plugin=point.dist.name if point.dist else "?")
 
     def register(self, name: str, target: T | str, **info: Any) -> None:
         """Add ``name``; ``target`` is the object or its ``"module:Attr"`` path; ``info`` is metadata."""
@@ -55,6 +73,8 @@ class Registry(Generic[T]):
         Raises:
             ValueError: the name is unknown; the message lists the known names.
         """
+        if name not in self._entries and ":" not in name:
+            self._load_plugins()
         if name in self._entries:
             target = self._entries[name]
             if isinstance(target, str):
@@ -73,10 +93,13 @@ class Registry(Generic[T]):
         return dict(self._info.get(name, {}))
 
     def __contains__(self, name: object) -> bool:
+        self._load_plugins()
         return name in self._entries
 
     def __iter__(self) -> Iterator[str]:
+        self._load_plugins()
         return iter(sorted(self._entries))
 
     def __len__(self) -> int:
+        self._load_plugins()
         return len(self._entries)

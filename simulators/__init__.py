@@ -1,7 +1,9 @@
 """Simulated users and critics (``fbenv.simulators``), registered by name.
 
 ``gym.make(..., simulator=NAME)`` picks one; without it the env uses the rule-based default for the
-chosen feedback kind (:data:`DEFAULTS`). A ``"package.module:Class"`` string loads your own.
+chosen feedback kind (:data:`DEFAULTS`). A ``"package.module:Class"`` string loads your own, and a
+package that declares ``[project.entry-points."fbenv.simulators"]`` adds its simulators by name
+(they show in ``fbenv list``). See ``docs/simulators.md``.
 """
 
 from __future__ import annotations
@@ -9,13 +11,17 @@ from __future__ import annotations
 from fbenv.registry import Registry
 from fbenv.simulators.base import Message, Simulator
 
-SIMULATORS: Registry[type[Simulator]] = Registry("simulator")
+#: Every simulator by name; installed packages add theirs through the ``fbenv.simulators`` entry points.
+SIMULATORS: Registry[type[Simulator]] = Registry("simulator", entry_point_group="fbenv.simulators")
 SIMULATORS.register("silent", "fbenv.simulators.silent:Silent")
 SIMULATORS.register("try-again", "fbenv.simulators.try_again:TryAgain")
 SIMULATORS.register("outcome", "fbenv.simulators.outcome:Outcome")
 SIMULATORS.register("critic", "fbenv.simulators.critic:Critic")
 SIMULATORS.register("oracle-critic", "fbenv.simulators.critic:OracleCritic")
 SIMULATORS.register("step-labels", "fbenv.simulators.step_labels:StepLabels")
+SIMULATORS.register("judge", "fbenv.simulators.judge:Judge")
+SIMULATORS.register("misleading-critic", "fbenv.simulators.judge:MisleadingCritic")
+SIMULATORS.register("malicious-critic", "fbenv.simulators.judge:MaliciousCritic")
 
 #: The rule-based simulator each feedback kind uses unless ``simulator=`` names another.
 DEFAULTS: dict[str, str] = {

@@ -35,6 +35,9 @@ class Simulator(ABC):
     name: ClassVar[str] = ""
     #: The feedback kinds this simulator can give.
     kinds: ClassVar[tuple[str, ...]] = ()
+    #: False for simulators that mislead on purpose (the contract tests then skip "the right answer
+    #: gets positive feedback" for them; everything else still holds).
+    honest: ClassVar[bool] = True
 
     def __init__(self, kind: str | None = None) -> None:
         kind = kind if kind is not None else self.kinds[0]
