@@ -125,6 +125,7 @@ class FeedbackEnv(gym.Env[str, str]):
 
         self.instance: Instance | None = None
         self._prejudged: tuple[str, Verdict] | None = None
+        self._prepared: tuple[str, Feedback] | None = None
         self.turn = 0
         self.tool_calls = 0
         self.done = False
@@ -157,6 +158,7 @@ class FeedbackEnv(gym.Env[str, str]):
         self.tool_calls = 0
         self.done = False
         self._prejudged = None
+        self._prepared = None
         self._answers = []
         reset_simulator = getattr(self.simulator, "reset", None)
         if reset_simulator is not None:
@@ -182,8 +184,12 @@ class FeedbackEnv(gym.Env[str, str]):
         if self.tools and (code := parse_tool_call(action)) is not None:
             return self._tool_step(code)
         verdict = self._judge(action)
-        # The transcript is the env's own messages, read-only to the simulator (no copy on the hot path).
-        feedback = self.simulator.respond(self.instance, tuple(self.messages), verdict, self.np_random)
+        prepared, self._prepared = self._prepared, None
+        if prepared is not None and prepared[0] is action:
+            feedback = prepared[1]
+        else:
+            # The transcript is the env's own messages, read-only to the simulator (no copy on the hot path).
+            feedback = self.simulator.respond(self.instance, tuple(self.messages), verdict, self.np_random)
         if not isinstance(feedback, Feedback) or feedback.kind != self.feedback_kind:
             raise TypeError(
                 f"simulator {type(self.simulator).__name__} returned {feedback!r}; it must return a "
@@ -226,6 +232,22 @@ class FeedbackEnv(gym.Env[str, str]):
         if self.instance is None or self.done or (self.tools and parse_tool_call(action) is not None):
             return
         self._prejudged = (action, self._judge(action))
+
+    def prerespond(self, action: str) -> None:
+        """Judge ``action`` and get the simulator's feedback now, for the next ``step(action)``.
+
+        For simulators that batch (an LLM critic): many envs calling this from threads in the same
+        vector step let the backend serve all their prompts in one call. The simulator sees the same
+        transcript and draws from this env's generator exactly as ``step`` would, so episodes do not
+        change.
+        """
+        self.prejudge(action)
+        if self._prejudged is None or self._prejudged[0] is not action:
+            return
+        assert self.instance is not None
+        transcript = (*self.messages, {"role": "assistant", "content": action})
+        feedback = self.simulator.respond(self.instance, transcript, self._prejudged[1], self.np_random)
+        self._prepared = (action, feedback)
 
     # --- the pieces of a step ------------------------------------------------------------------
     def _tool_step(self, code: str) -> tuple[str, float, bool, bool, dict[str, Any]]:

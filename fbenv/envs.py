@@ -9,8 +9,8 @@ from __future__ import annotations
 from gymnasium.envs.registration import register, registry
 
 ENTRY_POINT = "fbenv.env:FeedbackEnv"
-#: Families whose checks wait on other processes get a vector env that judges concurrently.
-VECTOR_ENTRY_POINTS = {"code": "fbenv.vector:ThreadedVectorEnv"}
+#: The vector env gym.make_vec builds by default: it judges code and batches LLM feedback concurrently.
+VECTOR_ENTRY_POINT = "fbenv.vector:ThreadedVectorEnv"
 
 #: id → (family, the kwargs that pick its task), the single source for registration and listing.
 ENVS: dict[str, tuple[str, dict]] = {
@@ -31,7 +31,7 @@ def register_all() -> None:
     clear errors for a step before reset or after the end, and every id passes the full
     ``check_env`` in the contract tests, so the per-call wrappers would only add cost to every step.
     """
-    for env_id, (family, kwargs) in ENVS.items():
+    for env_id, (_family, kwargs) in ENVS.items():
         if env_id not in registry:
             register(id=env_id, entry_point=ENTRY_POINT, kwargs=dict(kwargs), order_enforce=False,
-                     disable_env_checker=True, vector_entry_point=VECTOR_ENTRY_POINTS.get(family))
+                     disable_env_checker=True, vector_entry_point=VECTOR_ENTRY_POINT)

@@ -87,3 +87,43 @@ def test_code_vector_env_judges_concurrently_and_maps_results_back() -> None:
         assert [v.correct for v in infos["verdict"]] == [i % 2 == 0 for i in range(6)]
     finally:
         vec.close()
+
+
+RESPONDING_THREADS: set[int] = set()
+
+
+class Batched:
+    """A simulator that asks to be called ahead, concurrently (as an LLM critic does), and draws
+    from the env's generator so any change of order would show in the feedback."""
+
+    name = "batched-test"
+    kinds = ("text",)
+    batched = True
+
+    def __init__(self, kind=None) -> None:
+        self.kind = kind
+
+    def respond(self, instance, transcript, verdict, rng):
+        import threading
+
+        from fbenv.feedback import Feedback
+
+        RESPONDING_THREADS.add(threading.get_ident())
+        return Feedback(kind="text", text=f"{verdict.correct} {int(rng.integers(1000))} {len(transcript)}",
+                        label=verdict.correct, source=self.name)
+
+
+def test_batching_simulators_answer_ahead_on_threads_with_the_same_episodes() -> None:
+    kwargs = {"feedback": "text", "simulator": f"{__name__}:Batched", "max_turns": 3}
+    vec = gym.make_vec("fbenv/Math-v0", num_envs=4, **kwargs)
+    singles = [gym.make("fbenv/Math-v0", **kwargs) for _ in range(4)]
+    try:
+        vec.reset(seed=9)
+        for i, env in enumerate(singles):
+            env.reset(seed=9 + i)
+        for actions in (["Answer: 1"] * 4, ["Answer: 2", "Answer: 3", "Answer: 4", "Answer: 5"]):
+            obs, *_ = vec.step(actions)
+            assert list(obs) == [env.step(a)[0] for env, a in zip(singles, actions, strict=True)]
+        assert len(RESPONDING_THREADS) >= 2  # answered from the pool, not one after another
+    finally:
+        vec.close()
