@@ -12,7 +12,7 @@ Both are frozen dataclasses: a step's record cannot be edited after the fact, th
 
 from __future__ import annotations
 
-from dataclasses import MISSING, asdict, dataclass, fields
+from dataclasses import MISSING, asdict, dataclass, field, fields
 from typing import Any, Literal, TypeVar
 
 R = TypeVar("R")
@@ -141,6 +141,8 @@ class Feedback:
         score: a scalar the feedback conveys in [0, 1]; the default reward. None means "use label".
         end_episode: the simulator ends the episode (a user who leaves).
         source: the registered name of the simulator that produced it.
+        usage: what producing it cost, for LLM-backed simulators (tokens, latency, whether the
+            reference leaked into the text); not part of equality, since timings vary run to run.
     """
 
     kind: str
@@ -150,6 +152,7 @@ class Feedback:
     score: float | None = None
     end_episode: bool = False
     source: str = ""
+    usage: dict[str, Any] = field(default_factory=dict, compare=False)
 
     @property
     def value(self) -> float | None:
