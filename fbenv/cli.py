@@ -333,6 +333,8 @@ def build_parser() -> argparse.ArgumentParser:
                                  help='annotator imperfections, e.g. \'{"flip": 0.25}\' (flip, annotators, position, '
                                  "length)")
     annotate_parser.add_argument("--seed", type=int, default=0, help="seed of the annotator's draws")
+    annotate_parser.add_argument("--annotator", default="rule", metavar="SPEC",
+                                 help="'rule' (the task's verdicts) or 'llm:<backend>', e.g. llm:hf:/models/judge")
     annotate_parser.add_argument("--set", dest="settings", type=parse_setting, action="append", default=[],
                                  metavar="KEY=VALUE", help="an env kwarg, e.g. difficulty=3; repeatable")
     annotate_parser.set_defaults(run=run_annotate)
@@ -362,7 +364,8 @@ def run_annotate(args: argparse.Namespace) -> int:
         else:
             with open(args.samples, encoding="utf-8") as f:
                 samples = list(read_samples(f, args.samples))
-        rows = list(annotate_pairs(env_id, samples, biases=args.biases, seed=args.seed, env_kwargs=kwargs))
+        rows = list(annotate_pairs(env_id, samples, biases=args.biases, seed=args.seed, env_kwargs=kwargs,
+                                   annotator=args.annotator))
     except (OSError, UnicodeDecodeError, *_ENV_ERRORS) as error:
         raise CLIError(_one_line(error)) from error
     with open(args.out, "w", encoding="utf-8") as f:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -62,9 +62,18 @@ def annotate_pairs(
     biases: Mapping[str, Any] | None = None,
     seed: int = 0,
     env_kwargs: Mapping[str, Any] | None = None,
+    annotator: str = "rule",
 ) -> Iterator[dict[str, Any]]:
-    """DPO rows for every pair of distinguishable replies of every sample (see the module docstring)."""
+    """DPO rows for every pair of distinguishable replies of every sample (see the module docstring).
+
+    ``annotator`` is ``"rule"`` (the task's verdicts decide) or ``"llm:<backend spec>"`` (e.g.
+    ``"llm:hf:/models/judge"``): a model is shown the question and both replies and asked which is
+    better; its pick replaces the verdicts' (answers it gives that name neither reply are ties).
+    """
     biases = check_biases(biases)
+    judge = _llm_judge(annotator[len("llm:"):]) if annotator.startswith("llm:") else None
+    if judge is None and annotator != "rule":
+        raise ValueError(f"annotator must be 'rule' or 'llm:<backend spec>', got {annotator!r}")
     rng = np.random.default_rng(seed)
     env = gym.make(env_id, **dict(env_kwargs or {}))
     task = env.unwrapped.task  # type: ignore[attr-defined]
@@ -75,7 +84,8 @@ def annotate_pairs(
             instance = task.instance(sample.task_index)
             verdicts = [task.check(instance, reply) for reply in sample.replies]
             for (i, a), (j, b) in itertools.combinations(enumerate(sample.replies), 2):
-                row = _judge_pair(instance.prompt, a, b, verdicts[i], verdicts[j], biases, rng)
+                model_pick = judge(instance.prompt, a, b, seed) if judge is not None else None
+                row = _judge_pair(instance.prompt, a, b, verdicts[i], verdicts[j], biases, rng, model_pick)
                 if row is not None:
                     row["meta"].update(env=env_id, task_id=instance.task_id, pair=[i, j])
                     yield row
@@ -84,12 +94,16 @@ def annotate_pairs(
 
 
 def _judge_pair(prompt: str, a: str, b: str, va: Verdict, vb: Verdict, biases: dict[str, Any],
-                rng: np.random.Generator) -> dict[str, Any] | None:
+                rng: np.random.Generator, model_pick: str | None = None) -> dict[str, Any] | None:
     qa, qb = quality(va), quality(vb)
     if qa == qb:
         return None
     truth_prefers_a = qa > qb
     prefers_a, why = truth_prefers_a, "verdict"
+    if model_pick is not None:
+        if model_pick not in ("A", "B"):
+            return None  # the model named neither reply: a tie
+        prefers_a, why = model_pick == "A", "model"
     if "position" in biases and rng.random() < biases["position"]:
         prefers_a, why = True, "position"
     elif "length" in biases and len(a) != len(b) and rng.random() < biases["length"]:
@@ -107,6 +121,29 @@ def _judge_pair(prompt: str, a: str, b: str, va: Verdict, vb: Verdict, biases: d
         "rejected": [{"role": "assistant", "content": rejected}],
         "meta": {"agrees_with_truth": prefers_a == truth_prefers_a, "reason": why},
     }
+
+
+JUDGE_PROMPT = (
+    "You compare two replies to the same question. Say which reply answers it better: correct "
+    "first, then clear working. Answer with the single letter A or B.\n\n"
+    "Question:\n{question}\n\nReply A:\n{a}\n\nReply B:\n{b}\n\nBetter reply (A or B):"
+)
+
+
+def _llm_judge(spec: str) -> Callable[[str, str, str, int], str]:
+    """A pairwise judge backed by a model: returns "A", "B" or "" (neither) for each pair."""
+    from fbenv.backends import GenerationRequest, make_backend
+
+    backend = make_backend(spec)
+
+    def pick(question: str, a: str, b: str, seed: int) -> str:
+        text = JUDGE_PROMPT.format(question=question, a=a[:4000], b=b[:4000])
+        request = GenerationRequest(messages=({"role": "user", "content": text},), max_tokens=4, temperature=0.0,
+                                    seed=seed)
+        answer = backend.generate([request])[0].text.strip().upper()
+        return answer[:1] if answer[:1] in ("A", "B") else ""
+
+    return pick
 
 
 def read_samples(lines: Iterable[str], label: str) -> Iterator[Sample]:

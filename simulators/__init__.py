@@ -22,6 +22,8 @@ SIMULATORS.register("step-labels", "fbenv.simulators.step_labels:StepLabels")
 SIMULATORS.register("judge", "fbenv.simulators.judge:Judge")
 SIMULATORS.register("misleading-critic", "fbenv.simulators.judge:MisleadingCritic")
 SIMULATORS.register("malicious-critic", "fbenv.simulators.judge:MaliciousCritic")
+SIMULATORS.register("llm-critic", "fbenv.simulators.llm_critic:LLMCritic")
+SIMULATORS.register("llm-user", "fbenv.simulators.llm_critic:LLMUser")
 
 #: The rule-based simulator each feedback kind uses unless ``simulator=`` names another.
 DEFAULTS: dict[str, str] = {

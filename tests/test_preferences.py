@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import math
+import sys
+from pathlib import Path
 
 import gymnasium as gym
 import pytest
@@ -69,3 +71,23 @@ def test_read_samples_names_bad_lines() -> None:
         list(read_samples(['{"task_index": 0, "replies": ["a", "b"]}', "{oops"], "x.jsonl"))
     with pytest.raises(ValueError, match="'task_index' must be an integer"):
         list(read_samples(['{"task_index": "0", "replies": ["a", "b"]}'], "x.jsonl"))
+
+
+def test_an_llm_annotator_picks_through_a_backend() -> None:
+    sys.path.insert(0, str(Path(__file__).parent / "backends"))
+    from server_process import start_server, stats
+
+    process, url = start_server("--reply", "B")
+    try:
+        given = samples(3)
+        rows = list(annotate_pairs("fbenv/Math-v0", given, annotator=f"llm:openai:judge@{url}"))
+        # The model always answers "B": the second reply of each pair is chosen, right or wrong.
+        assert len(rows) == 6 and all(row["meta"]["reason"] == "model" for row in rows)
+        assert sum(row["meta"]["agrees_with_truth"] for row in rows) == 0  # oracle is always reply A here
+        prompt = stats(url)["last"]["body"]["messages"][0]["content"]
+        assert "Reply A:" in prompt and "Better reply (A or B):" in prompt
+    finally:
+        process.kill()
+        process.wait()
+    with pytest.raises(ValueError, match="annotator must be 'rule' or 'llm:"):
+        list(annotate_pairs("fbenv/Math-v0", samples(1), annotator="crowd"))
