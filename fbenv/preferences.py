@@ -13,7 +13,6 @@ The output rows are in TRL's conversational DPO layout: ``prompt``, ``chosen``, 
 from __future__ import annotations
 
 import itertools
-import json
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -22,6 +21,7 @@ import gymnasium as gym
 import numpy as np
 
 from fbenv.feedback import Verdict
+from fbenv.tasks.jsonl import records
 
 BIASES = ("flip", "annotators", "position", "length")
 
@@ -148,16 +148,8 @@ def _llm_judge(spec: str) -> Callable[[str, str, str, int], str]:
 
 def read_samples(lines: Iterable[str], label: str) -> Iterator[Sample]:
     """Samples from JSONL lines ``{"task_index": 3, "replies": ["...", "..."]}``; errors name the line."""
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        where = f"{label}, line {number}"
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as error:
-            raise ValueError(f"{where}: not valid JSON ({error.msg})") from None
-        if not isinstance(record, dict):
-            raise ValueError(f"{where}: expected an object with 'task_index' and 'replies'")
+    for where, record in records("".join(line if line.endswith("\n") else line + "\n" for line in lines), label,
+                                 "'task_index' and 'replies'"):
         index, replies = record.get("task_index"), record.get("replies")
         if isinstance(index, bool) or not isinstance(index, int):
             raise ValueError(f"{where}: 'task_index' must be an integer")
