@@ -287,7 +287,7 @@ def _one_line(error: BaseException) -> str:
 
 # --- the parser and main -----------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
-    """The ``fbenv`` argument parser with its ``list`` and ``play`` subcommands."""
+    """The ``fbenv`` argument parser with its ``list``, ``play`` and ``annotate`` subcommands."""
     parser = argparse.ArgumentParser(prog=PROG, description="Gymnasium feedback environments for language agents.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {fbenv.__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
@@ -300,7 +300,7 @@ def build_parser() -> argparse.ArgumentParser:
         "play",
         help="play an episode yourself in the terminal",
         description="Play an episode as the agent. A reply may span several lines and ends at an empty "
-        "line; end of input (Ctrl-D) with no reply stops the game.",
+        "line (for code envs: at a line holding just '.'); end of input (Ctrl-D) with no reply stops the game.",
     )
     play_parser.add_argument("id", metavar="ID", help="an env id from `fbenv list` (the fbenv/ prefix is optional)")
     play_parser.add_argument("--feedback", metavar="KIND", help=f"feedback kind: {', '.join(KINDS)}")
@@ -309,15 +309,7 @@ def build_parser() -> argparse.ArgumentParser:
     play_parser.add_argument("--max-turns", type=int, metavar="N", help="replies before the episode is truncated")
     play_parser.add_argument("--hint-level", type=int, metavar="L", help="0-4, how much a text critic reveals")
     play_parser.add_argument("--simulator", metavar="NAME", help="a simulator from `fbenv list`")
-    play_parser.add_argument(
-        "--set",
-        dest="settings",
-        type=parse_setting,
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="an extra env kwarg, e.g. difficulty=3 (VALUE is JSON when it parses, else a string); repeatable",
-    )
+    add_settings(play_parser)
     play_parser.set_defaults(run=run_play)
 
     annotate_parser = commands.add_parser(
@@ -335,10 +327,22 @@ def build_parser() -> argparse.ArgumentParser:
     annotate_parser.add_argument("--seed", type=int, default=0, help="seed of the annotator's draws")
     annotate_parser.add_argument("--annotator", default="rule", metavar="SPEC",
                                  help="'rule' (the task's verdicts) or 'llm:<backend>', e.g. llm:hf:/models/judge")
-    annotate_parser.add_argument("--set", dest="settings", type=parse_setting, action="append", default=[],
-                                 metavar="KEY=VALUE", help="an env kwarg, e.g. difficulty=3; repeatable")
+    add_settings(annotate_parser)
     annotate_parser.set_defaults(run=run_annotate)
     return parser
+
+
+def add_settings(parser: argparse.ArgumentParser) -> None:
+    """The repeatable ``--set KEY=VALUE`` option: extra env kwargs for gym.make."""
+    parser.add_argument(
+        "--set",
+        dest="settings",
+        type=parse_setting,
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="an extra env kwarg, e.g. difficulty=3 (VALUE is JSON when it parses, else a string); repeatable",
+    )
 
 
 def parse_json_object(text: str) -> dict[str, Any]:

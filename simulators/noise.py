@@ -67,6 +67,11 @@ class NoiseWrapper(Simulator):
         if callable(reset):
             reset()
 
+    def passthrough(self, instance: Instance, transcript: Sequence[Message], verdict: Verdict,
+                    rng: np.random.Generator) -> Feedback:
+        """The inner simulator's own feedback, stamped with this wrapper's name."""
+        return dataclasses.replace(self.inner.respond(instance, transcript, verdict, rng), source=self.name)
+
     def silent(self) -> Feedback:
         """No feedback: what a dropped or withheld judgement looks like to the agent."""
         return Feedback(kind=self.kind, text="", label=None, source=self.name)
@@ -100,7 +105,7 @@ class Flip(NoiseWrapper):
         """Flip with probability p, else pass through."""
         if rng.random() < self.p:
             return self.as_if(instance, transcript, verdict, not verdict.correct, rng)
-        return dataclasses.replace(self.inner.respond(instance, transcript, verdict, rng), source=self.name)
+        return self.passthrough(instance, transcript, verdict, rng)
 
 
 class Drop(NoiseWrapper):
@@ -114,8 +119,8 @@ class Drop(NoiseWrapper):
     def respond(self, instance: Instance, transcript: Sequence[Message], verdict: Verdict,
                 rng: np.random.Generator) -> Feedback:
         """Drop with probability p, else pass through."""
-        feedback = self.inner.respond(instance, transcript, verdict, rng)
-        return self.silent() if rng.random() < self.p else dataclasses.replace(feedback, source=self.name)
+        feedback = self.passthrough(instance, transcript, verdict, rng)
+        return self.silent() if rng.random() < self.p else feedback
 
 
 class Delay(NoiseWrapper):
@@ -136,8 +141,7 @@ class Delay(NoiseWrapper):
     def respond(self, instance: Instance, transcript: Sequence[Message], verdict: Verdict,
                 rng: np.random.Generator) -> Feedback:
         """Queue this turn's feedback and release the one from k turns ago."""
-        self.queue.append(dataclasses.replace(self.inner.respond(instance, transcript, verdict, rng),
-                                              source=self.name))
+        self.queue.append(self.passthrough(instance, transcript, verdict, rng))
         return self.queue.popleft() if len(self.queue) > self.k else self.silent()
 
 
@@ -154,10 +158,10 @@ class OneSided(NoiseWrapper):
     def respond(self, instance: Instance, transcript: Sequence[Message], verdict: Verdict,
                 rng: np.random.Generator) -> Feedback:
         """Pass through the reported side, withhold the other."""
-        feedback = self.inner.respond(instance, transcript, verdict, rng)
+        feedback = self.passthrough(instance, transcript, verdict, rng)
         if feedback.label is not None and feedback.label != self.reports_success:
             return self.silent()
-        return dataclasses.replace(feedback, source=self.name)
+        return feedback
 
 
 class AnnotatorPool(NoiseWrapper):
@@ -202,7 +206,7 @@ class LengthBias(NoiseWrapper):
         length = len(transcript[-1]["content"]) if transcript else 0
         if not verdict.correct and rng.random() < self.strength * min(1.0, length / self.scale):
             return self.as_if(instance, transcript, verdict, True, rng)
-        return dataclasses.replace(self.inner.respond(instance, transcript, verdict, rng), source=self.name)
+        return self.passthrough(instance, transcript, verdict, rng)
 
 
 class Sycophancy(NoiseWrapper):
@@ -219,7 +223,7 @@ class Sycophancy(NoiseWrapper):
         reply = transcript[-1]["content"] if transcript else ""
         if not verdict.correct and _CONFIDENT.search(reply[:20_000]) and rng.random() < self.p:
             return self.as_if(instance, transcript, verdict, True, rng)
-        return dataclasses.replace(self.inner.respond(instance, transcript, verdict, rng), source=self.name)
+        return self.passthrough(instance, transcript, verdict, rng)
 
 
 NOISES: dict[str, type[NoiseWrapper]] = {

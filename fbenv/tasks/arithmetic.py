@@ -101,7 +101,7 @@ class ArithmeticTask(Task):
             prompt=f"{question}\n\n{FORMAT_INSTRUCTIONS}",
             reference=reference,
             oracle_action="\n".join(lines) + f"\nAnswer: {reference}",
-            data={"steps": tuple(steps), "lines": lines, "answer": answer,
+            data={"lines": lines, "answer": answer,
                   "by_operation": _index_operations(steps, lines)},
         )
 

@@ -55,6 +55,9 @@ class CodeTask(Task):
         if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout <= 60:
             raise ValueError(f"timeout must be a number of seconds in (0, 60], got {timeout!r}")
         self.timeout = float(timeout)
+        from fbenv.tools.sandbox import Limits  # the sandbox module is only needed by code tasks
+
+        self.limits = Limits(cpu_seconds=self.timeout, wall_seconds=self.timeout)
 
     def __len__(self) -> int:
         return len(self.problems)
@@ -88,16 +91,13 @@ class CodeTask(Task):
         return code
 
     def check(self, instance: Instance, reply: str) -> Verdict:
-        from fbenv.tools.sandbox import Limits
-
         problem: CodeProblem = instance.data["problem"]
         code = self.code_for(problem, reply)
         cases = problem.suite.cases
         if not code.strip():
             return self._verdict(problem, (), False, "no code found: reply with the function in a ```python block")
-        limits = Limits(cpu_seconds=self.timeout, wall_seconds=self.timeout)
         run = code_sandbox().run(HARNESS_CALL, stdin=harness_input(code, problem.suite, problem.entry_point),
-                                 limits=limits, success_token=True)
+                                 limits=self.limits, success_token=True)
         results = parse_results(run.stdout, len(cases))
         diagnostics = [f"isolation: {run.isolation}"]
         if run.status == "timeout":

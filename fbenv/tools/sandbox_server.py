@@ -129,7 +129,6 @@ class Server:
 
             self.tmp_root = tempfile.mkdtemp(prefix="fbenv-sandbox-")
             os.chmod(self.tmp_root, 0o711)  # the run user may enter its own dir, not list others
-        self.counter = 0
         # One run dir path per worker, made afresh for each run and removed after it: a constant
         # path lets the runs' environment be set once, here, instead of in every child (rewriting
         # os.environ after a fork costs ~0.3 ms of copy-on-write faults).
@@ -157,7 +156,6 @@ class Server:
         """Run one request; return the response and the run's working dir (for later clean-up)."""
         limits: dict[str, Any] = req["limits"]
         cap = int(limits["output_bytes"])
-        self.counter += 1
         workdir = self.workdir
         if os.path.lexists(workdir):  # a clean-up that did not finish: never reuse a run's files
             shutil.rmtree(workdir, ignore_errors=True)
