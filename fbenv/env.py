@@ -7,7 +7,9 @@ One step is one agent reply::
 
 After a wrong answer the episode goes on with the feedback as the next observation (the UFO/MINT
 protocol); it terminates when the answer is right (or the simulator ends it) and is truncated after
-``max_turns`` replies. All randomness (which instance, what the simulator says) comes from the
+``max_turns`` replies. Replies that are tool calls (``<execute>``) or task moves (search, open a
+document, ask the user; see :class:`~fbenv.tasks.base.Move`) also take a turn: their output is the
+observation, with no verdict and no feedback. All randomness (which instance, what the simulator says) comes from the
 env's generator, seeded by ``reset(seed=...)``.
 """
 
@@ -23,7 +25,7 @@ from fbenv.simulators import DEFAULTS, Simulator, get_simulator
 from fbenv.simulators.noise import apply_noise
 from fbenv.spaces import UnicodeText
 from fbenv.tasks import get_task
-from fbenv.tasks.base import Instance, Task
+from fbenv.tasks.base import Instance, Move, MoveResult, Task
 from fbenv.tool_calls import Tool, ToolOutput, make_tools, parse_tool_call
 
 REWARD_SOURCES = ("feedback", "verdict")
@@ -123,6 +125,13 @@ class FeedbackEnv(gym.Env[str, str]):
         self.observation_space = UnicodeText(max_observation_length)
         self.action_space = UnicodeText(max_action_length)
 
+        # Moves (search, open, ask) only for tasks that declare them, so plain tasks pay nothing per step.
+        task_type = type(self.task)
+        self._parse_move = self.task.parse_move if task_type.parse_move is not Task.parse_move else None
+        self._check = (self.task.check if task_type.check_episode is Task.check_episode
+                       else lambda instance, reply: self.task.check_episode(instance, reply, self.episode_state))
+        self.episode_state: Any = None
+        self.moves = 0
         self.instance: Instance | None = None
         self._prejudged: tuple[str, Verdict] | None = None
         self._prepared: tuple[str, Feedback] | None = None
@@ -156,6 +165,8 @@ class FeedbackEnv(gym.Env[str, str]):
             )
         self.turn = 0
         self.tool_calls = 0
+        self.moves = 0
+        self.episode_state = self.task.new_episode(self.instance)
         self.done = False
         self._prejudged = None
         self._prepared = None
@@ -183,6 +194,8 @@ class FeedbackEnv(gym.Env[str, str]):
         self.messages.append({"role": "assistant", "content": action})
         if self.tools and (code := parse_tool_call(action)) is not None:
             return self._tool_step(code)
+        if self._parse_move is not None and (move := self._parse_move(action)) is not None:
+            return self._move_step(move)
         verdict = self._judge(action)
         prepared, self._prepared = self._prepared, None
         if prepared is not None and prepared[0] is action:
@@ -231,6 +244,8 @@ class FeedbackEnv(gym.Env[str, str]):
         """
         if self.instance is None or self.done or (self.tools and parse_tool_call(action) is not None):
             return
+        if self._parse_move is not None and self._parse_move(action) is not None:
+            return
         self._prejudged = (action, self._judge(action))
 
     def prerespond(self, action: str) -> None:
@@ -276,6 +291,32 @@ class FeedbackEnv(gym.Env[str, str]):
         }
         return observation, 0.0, False, truncated, info
 
+    def _move_step(self, move: Move) -> tuple[str, float, bool, bool, dict[str, Any]]:
+        """Play a move (search, open, ask): its result is the observation; no verdict, no feedback."""
+        assert self.instance is not None
+        self.moves += 1
+        result = self.task.play_move(self.instance, move, self.episode_state, self.np_random)
+        reply_to_move = getattr(self.simulator, "reply_to_move", None)
+        if result.to_user and reply_to_move is not None:
+            result = reply_to_move(self.instance, tuple(self.messages), move, result, self.np_random)
+        if not isinstance(result, MoveResult):
+            raise TypeError(f"a move must produce a MoveResult, got {type(result).__name__}")
+        observation = self._fit(result.text)
+        self.messages.append({"role": "user", "content": observation})
+        terminated = result.end_episode
+        truncated = not terminated and self.turn >= self.max_turns
+        self.done = terminated or truncated
+        info = {
+            "task_id": self.instance.task_id,
+            "turn": self.turn,
+            "verdict": None,
+            "feedback": None,
+            "repeated": False,
+            "move": {"name": move.name, "argument": move.argument, "source": result.source, **result.details},
+            "messages": self._messages_copy(),
+        }
+        return observation, -float(result.cost), terminated, truncated, info
+
     def _judge(self, action: str) -> Verdict:
         assert self.instance is not None
         if self._prejudged is not None:
@@ -291,7 +332,7 @@ class FeedbackEnv(gym.Env[str, str]):
                 # No figures here: critics show form errors at hint levels that must carry no numbers.
                 form_error="the reply is longer than the env's max_action_length; answer more briefly",
             )
-        return self.task.check(self.instance, action)
+        return self._check(self.instance, action)
 
     def _is_repeat(self, verdict: Verdict, action: str) -> bool:
         text = verdict.answer if verdict.answer is not None else action

@@ -4,6 +4,13 @@ A task knows the truth and explains it; it never decides what the agent is told 
 simulator's job). Adding a task is one file: subclass :class:`Task`, set ``family`` and
 ``feedback_kinds``, implement ``instance`` and ``check``, and register it in ``fbenv/envs.py``.
 The registry-wide contract tests then cover it with no new test code.
+
+Tasks whose episodes are more than answer-and-feedback (search a corpus, open a document, ask the
+user a question) declare *moves*: :meth:`Task.parse_move` tells a move from an answer,
+:meth:`Task.play_move` plays it against per-episode state from :meth:`Task.new_episode`, and
+:meth:`Task.check_episode` judges the final answer with that state (e.g. which queries found a
+supporting document). A move's result is the next observation; it carries no verdict and no
+feedback, so the feedback kinds keep their meaning (they speak only about answers).
 """
 
 from __future__ import annotations
@@ -11,6 +18,8 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
+
+import numpy as np
 
 from fbenv.feedback import Verdict, fast_init
 
@@ -40,6 +49,44 @@ class Instance:
     reference: str
     oracle_action: str | None
     data: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+
+@fast_init
+@dataclass(frozen=True)
+class Move:
+    """A reply that acts inside the episode instead of answering.
+
+    Attributes:
+        name: what kind of move, e.g. ``"search"``, ``"open"``, ``"ask"``.
+        argument: its argument as the agent wrote it (the query, the document id, the question).
+    """
+
+    name: str
+    argument: str = ""
+
+
+@fast_init
+@dataclass(frozen=True)
+class MoveResult:
+    """What a move produced.
+
+    Attributes:
+        text: the next observation (search results, a document, the user's answer).
+        details: JSON-able facts for ``info["move"]`` and for a simulated user (e.g. retrieved ids,
+            which slot a question asked about and its true value).
+        cost: subtracted from this step's reward (pay-per-search).
+        to_user: the move addresses the user; a simulator with a ``reply_to_move`` method then
+            voices the answer (persona, partial answers, leaving), else ``text`` is shown as is.
+        end_episode: the episode ends here (a user who leaves).
+        source: who produced ``text``: ``"tool"`` (the env's tools) or ``"user"``.
+    """
+
+    text: str
+    details: dict[str, Any] = field(default_factory=dict, compare=False)
+    cost: float = 0.0
+    to_user: bool = False
+    end_episode: bool = False
+    source: str = "tool"
 
 
 class Task(ABC):
@@ -72,6 +119,23 @@ class Task(ABC):
     @abstractmethod
     def check(self, instance: Instance, reply: str) -> Verdict:
         """Judge the agent's whole reply to ``instance``; must not raise on any string."""
+
+    # --- episodes with moves (search, open, ask); the defaults make every reply an answer --------
+    def parse_move(self, reply: str) -> Move | None:
+        """The move ``reply`` makes, or None when it is an answer to judge; must not raise on any string."""
+        return None
+
+    def new_episode(self, instance: Instance) -> Any:
+        """Fresh per-episode state for ``instance`` (what was searched, what the user revealed)."""
+        return None
+
+    def play_move(self, instance: Instance, move: Move, state: Any, rng: np.random.Generator) -> MoveResult:
+        """Play ``move`` (updating ``state``); randomness only from ``rng``; must not raise on hostile text."""
+        raise NotImplementedError(f"task {self.name!r} parses moves but does not play them")
+
+    def check_episode(self, instance: Instance, reply: str, state: Any) -> Verdict:
+        """Judge the final answer knowing the episode so far; the default ignores the state."""
+        return self.check(instance, reply)
 
     def close(self) -> None:  # noqa: B027  (optional hook, not abstract)
         """Release resources (processes, files); the default holds none."""
