@@ -276,20 +276,7 @@ class FeedbackEnv(gym.Env[str, str]):
         else:
             self.tool_calls += 1
             output = tool.run(code)
-        observation = self._fit(output.text)
-        self.messages.append({"role": "user", "content": observation})
-        truncated = self.turn >= self.max_turns
-        self.done = truncated
-        info = {
-            "task_id": self.instance.task_id,
-            "turn": self.turn,
-            "verdict": None,
-            "feedback": None,
-            "repeated": False,
-            "tool": {"name": tool.name, "code": code, **output.details},
-            "messages": self._messages_copy(),
-        }
-        return observation, 0.0, False, truncated, info
+        return self._side_step(output.text, 0.0, False, "tool", {"name": tool.name, "code": code, **output.details})
 
     def _move_step(self, move: Move) -> tuple[str, float, bool, bool, dict[str, Any]]:
         """Play a move (search, open, ask): its result is the observation; no verdict, no feedback."""
@@ -301,9 +288,16 @@ class FeedbackEnv(gym.Env[str, str]):
             result = reply_to_move(self.instance, tuple(self.messages), move, result, self.np_random)
         if not isinstance(result, MoveResult):
             raise TypeError(f"a move must produce a MoveResult, got {type(result).__name__}")
-        observation = self._fit(result.text)
+        details = {"name": move.name, "argument": move.argument, "source": result.source, **result.details}
+        return self._side_step(result.text, -float(result.cost), result.end_episode, "move", details)
+
+    def _side_step(
+        self, text: str, reward: float, terminated: bool, key: str, details: dict[str, Any]
+    ) -> tuple[str, float, bool, bool, dict[str, Any]]:
+        """The step result of a reply that is not an answer: ``info[key]`` holds what it did."""
+        assert self.instance is not None
+        observation = self._fit(text)
         self.messages.append({"role": "user", "content": observation})
-        terminated = result.end_episode
         truncated = not terminated and self.turn >= self.max_turns
         self.done = terminated or truncated
         info = {
@@ -312,10 +306,10 @@ class FeedbackEnv(gym.Env[str, str]):
             "verdict": None,
             "feedback": None,
             "repeated": False,
-            "move": {"name": move.name, "argument": move.argument, "source": result.source, **result.details},
+            key: details,
             "messages": self._messages_copy(),
         }
-        return observation, -float(result.cost), terminated, truncated, info
+        return observation, reward, terminated, truncated, info
 
     def _judge(self, action: str) -> Verdict:
         assert self.instance is not None
