@@ -1,11 +1,12 @@
 """Policies that act in fbenv envs (``fbenv.agents``).
 
-The core holds only what needs no model: :class:`~fbenv.agents.baselines.OracleAgent` (replies
-with the task's reference solution; an upper bound and a test double for the env contract) and
-:class:`~fbenv.agents.baselines.FixedAgent`. LLM-backed agents and trainers build on the same
-``act(messages)`` interface.
+Every agent answers a *batch* of episodes at once (:class:`~fbenv.agents.base.Turn` in, one reply
+out each), so the rollout engine can serve many envs with one model call. Baselines need no model;
+:mod:`fbenv.agents.llm` wraps any backend; :func:`make_agent` builds one from a CLI spec. Model code
+(torch, transformers) is imported only when a model agent is built.
 """
 
-from fbenv.agents.baselines import FixedAgent, OracleAgent
+from fbenv.agents.base import Agent, Turn, make_agent
+from fbenv.agents.baselines import FixedAgent, OracleAgent, RandomAgent
 
-__all__ = ["FixedAgent", "OracleAgent"]
+__all__ = ["Agent", "FixedAgent", "OracleAgent", "RandomAgent", "Turn", "make_agent"]

@@ -287,7 +287,7 @@ def _one_line(error: BaseException) -> str:
 
 # --- the parser and main -----------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
-    """The ``fbenv`` argument parser with its ``list``, ``play`` and ``annotate`` subcommands."""
+    """The ``fbenv`` argument parser with its ``list``, ``play``, ``annotate``, ``eval`` and ``report`` subcommands."""
     parser = argparse.ArgumentParser(prog=PROG, description="Gymnasium feedback environments for language agents.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {fbenv.__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
@@ -329,7 +329,68 @@ def build_parser() -> argparse.ArgumentParser:
                                  help="'rule' (the task's verdicts) or 'llm:<backend>', e.g. llm:hf:/models/judge")
     add_settings(annotate_parser)
     annotate_parser.set_defaults(run=run_annotate)
+
+    eval_parser = commands.add_parser(
+        "eval",
+        help="evaluate an agent on envs x feedback kinds; resumable results, metrics, table, plot",
+        description="Run AGENT on every ENV under every feedback condition (same seeds for every condition), "
+        "append each finished episode to OUT/episodes.jsonl (rerunning skips finished episodes), then print the "
+        "metrics with bootstrap 95%% intervals and write OUT/summary.json, OUT/summary.md, OUT/success_by_turn.png.",
+    )
+    eval_parser.add_argument("--env", dest="envs", nargs="+", required=True, metavar="ID", help="env ids")
+    eval_parser.add_argument("--feedback", nargs="+", default=["all"], metavar="KIND",
+                             help="feedback kinds, KIND:SIMULATOR (e.g. text:misleading-critic), or all (default)")
+    eval_parser.add_argument("--agent", required=True, metavar="SPEC",
+                             help="oracle, random, fixed[:TEXT], tiny, hf:PATH, vllm:PATH, openai:MODEL@URL, "
+                             "reflexion:<model spec>, or package.module:Class")
+    eval_parser.add_argument("--episodes", type=int, default=20, metavar="N", help="episodes per env x condition")
+    eval_parser.add_argument("--seed", type=int, default=0, help="first reset seed (episode i uses seed + i)")
+    eval_parser.add_argument("--out", required=True, metavar="DIR", help="results directory (resumed if it exists)")
+    eval_parser.add_argument("--max-turns", type=int, default=5, metavar="N", help="replies per episode")
+    eval_parser.add_argument("--concurrency", type=int, default=32, metavar="N", help="envs in flight at once")
+    eval_parser.add_argument("--ray", action="store_true", help="run across a Ray cluster (local unless RAY_ADDRESS)")
+    eval_parser.add_argument("--ray-workers", type=int, default=2, metavar="N", help="Ray workers")
+    eval_parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_settings(eval_parser)
+    eval_parser.set_defaults(run=run_eval_command)
+
+    report_parser = commands.add_parser(
+        "report", help="recompute metrics, table and plot from a results directory",
+        description="Read OUT/episodes.jsonl and recompute every metric; rewrite summary.json, summary.md and the "
+        "plot; print the table.")
+    report_parser.add_argument("out", metavar="DIR", help="a results directory written by fbenv eval")
+    report_parser.set_defaults(run=run_report)
     return parser
+
+
+def run_eval_command(args: argparse.Namespace) -> int:
+    """``fbenv eval``: run or resume an evaluation, then print its table."""
+    from fbenv.eval.results import ResultsError
+    from fbenv.eval.runner import EvalConfig, print_table, run_eval
+
+    config = EvalConfig(envs=args.envs, feedback=args.feedback, agent=args.agent, episodes=args.episodes,
+                        seed=args.seed, out=args.out, max_turns=args.max_turns, env_kwargs=dict(args.settings),
+                        concurrency=args.concurrency, ray=args.ray, ray_workers=args.ray_workers)
+    try:
+        rows = run_eval(config, progress=not args.no_progress and sys.stderr.isatty())
+    except (ResultsError, ImportError, OSError, *_ENV_ERRORS) as error:
+        raise CLIError(_one_line(error)) from error
+    print_table(rows, title=f"fbenv eval · {args.out}")
+    print(f"results: {args.out}/episodes.jsonl · summary: {args.out}/summary.md · plot: {args.out}/success_by_turn.png")
+    return 0
+
+
+def run_report(args: argparse.Namespace) -> int:
+    """``fbenv report``: metrics recomputed from a results directory."""
+    from fbenv.eval.results import ResultsError
+    from fbenv.eval.runner import print_table, report
+
+    try:
+        rows = report(args.out)
+    except (ResultsError, OSError) as error:
+        raise CLIError(_one_line(error)) from error
+    print_table(rows, title=f"fbenv report · {args.out}")
+    return 0
 
 
 def add_settings(parser: argparse.ArgumentParser) -> None:

@@ -29,6 +29,7 @@ from fbenv.tasks.base import Instance, Move, MoveResult, Task
 from fbenv.tool_calls import Tool, ToolOutput, make_tools, parse_tool_call
 
 REWARD_SOURCES = ("feedback", "verdict")
+TERMINATE_ON = ("verdict", "feedback")
 _TRUNCATION_MARK = "\n[... feedback truncated]"
 
 
@@ -52,6 +53,11 @@ class FeedbackEnv(gym.Env[str, str]):
         turn_discount: the reward at turn t (1-based) is multiplied by ``turn_discount ** (t-1)``;
             0.5 gives UFO's 1/2^t schedule.
         repeat_penalty: subtracted from the reward when the final answer repeats an earlier one.
+        terminate_on: ``"verdict"`` ends the episode when the answer is right (the default), or
+            ``"feedback"`` when the feedback *accepts* it (its label is True; the verdict decides
+            when the feedback conveys nothing). With a misleading critic, ``"feedback"`` lets a
+            right answer that was called wrong go on, so the flip rate of correct answers
+            (WAFER-QA) can be measured, and a wrong answer called right ends the episode.
         max_action_length: longer replies are judged wrong unread (a form error), never a crash.
         max_observation_length: the observation space's length; longer feedback is truncated.
         tools: tools the agent may call with ``<execute>...</execute>`` (MINT), e.g. ``["python"]``;
@@ -74,6 +80,7 @@ class FeedbackEnv(gym.Env[str, str]):
         reward_from: str = "feedback",
         turn_discount: float = 1.0,
         repeat_penalty: float = 0.0,
+        terminate_on: str = "verdict",
         max_action_length: int = 100_000,
         max_observation_length: int = 65_536,
         noise: dict[str, Any] | list[dict[str, Any]] | None = None,
@@ -92,6 +99,8 @@ class FeedbackEnv(gym.Env[str, str]):
             raise ValueError(f"turn_discount must be a number in (0, 1], got {turn_discount!r}")
         if not isinstance(repeat_penalty, (int, float)) or repeat_penalty < 0:
             raise ValueError(f"repeat_penalty must be a number >= 0, got {repeat_penalty!r}")
+        if terminate_on not in TERMINATE_ON:
+            raise ValueError(f"terminate_on must be 'verdict' or 'feedback', got {terminate_on!r}")
         if render_mode not in (None, "ansi"):
             raise ValueError(f"render_mode must be None or 'ansi', got {render_mode!r}")
 
@@ -114,6 +123,7 @@ class FeedbackEnv(gym.Env[str, str]):
         self.reward_from = reward_from
         self.turn_discount = float(turn_discount)
         self.repeat_penalty = float(repeat_penalty)
+        self.terminate_on = terminate_on
         self.max_action_length = max_action_length
         self.render_mode = render_mode
         self.metadata = {
@@ -213,7 +223,10 @@ class FeedbackEnv(gym.Env[str, str]):
 
         repeated = self._is_repeat(verdict, action)
         reward = self._reward(verdict, feedback, repeated)
-        terminated = bool(verdict.correct or feedback.end_episode)
+        accepted = verdict.correct
+        if self.terminate_on == "feedback" and feedback.label is not None:
+            accepted = feedback.label
+        terminated = bool(accepted or feedback.end_episode)
         truncated = not terminated and self.turn >= self.max_turns
         self.done = terminated or truncated
         info = {

@@ -205,3 +205,17 @@ def test_unary_pool_phrasing_is_seeded() -> None:
 
     assert nudges(3) == nudges(3)
     assert len(set(nudges(3)) | set(nudges(4))) > 1
+
+
+def test_terminate_on_feedback_lets_a_right_answer_called_wrong_go_on() -> None:
+    env = gym.make("fbenv/Math-v0", feedback="text", simulator="misleading-critic", terminate_on="feedback",
+                   max_turns=3)
+    env.reset(seed=0)
+    right = env.unwrapped.instance.oracle_action
+    _, _, terminated, truncated, info = env.step(right)
+    assert info["verdict"].correct and info["feedback"].label is False
+    assert not terminated and not truncated
+    _, _, terminated, _, info = env.step("1 + 1 = 3\nAnswer: -987654321")
+    assert not info["verdict"].correct and info["feedback"].label is True and terminated
+    with pytest.raises(ValueError, match="terminate_on"):
+        gym.make("fbenv/Math-v0", terminate_on="label")
