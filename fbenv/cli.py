@@ -360,7 +360,34 @@ def build_parser() -> argparse.ArgumentParser:
         "plot; print the table.")
     report_parser.add_argument("out", metavar="DIR", help="a results directory written by fbenv eval")
     report_parser.set_defaults(run=run_report)
+
+    demo_parser = commands.add_parser(
+        "demo", help="train or load the tiny CPU model, evaluate it and the baselines on every family and kind",
+        description="The whole loop on a CPU with nothing to download: trains the tiny model on first use (then "
+        "loads it), evaluates it and the baselines (random, fixed, oracle) on one env per family under every "
+        "feedback kind, prints the table, writes OUT/summary.md, OUT/success_by_turn.png and per-agent results.")
+    demo_parser.add_argument("--out", default="fbenv-demo", metavar="DIR",
+                             help="results directory (default: %(default)s)")
+    demo_parser.add_argument("--episodes", type=int, default=12, metavar="N",
+                             help="episodes per env x kind x agent (default: %(default)s)")
+    demo_parser.add_argument("--max-turns", type=int, default=3, metavar="N", help="replies per episode")
+    demo_parser.add_argument("--model", metavar="DIR", help="where the tiny model is (or is trained to)")
+    demo_parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+    demo_parser.set_defaults(run=run_demo_command)
     return parser
+
+
+def run_demo_command(args: argparse.Namespace) -> int:
+    """``fbenv demo``: the README's first command."""
+    from fbenv.eval.demo import DemoConfig, run_demo
+    from fbenv.eval.results import ResultsError
+
+    config = DemoConfig(out=args.out, episodes=args.episodes, max_turns=args.max_turns, model=args.model)
+    try:
+        run_demo(config, progress=not args.no_progress and sys.stderr.isatty())
+    except (ResultsError, ImportError, OSError, *_ENV_ERRORS) as error:
+        raise CLIError(_one_line(error)) from error
+    return 0
 
 
 def run_eval_command(args: argparse.Namespace) -> int:
