@@ -206,14 +206,15 @@ def train(args: GRPOArgs) -> Path:
 
     # --- the policy, its optimizer, a frozen reference (only if kl_coef > 0), resumed if asked ------------
     start = latest_checkpoint(out) if args.resume else None
+    state = read_trainer_state(start, args) if start is not None else None
     tokenizer, policy = load_policy(str(start or args.model), args, device)
     reference = load_policy(args.model, args, device)[1].requires_grad_(False).eval() if args.kl_coef > 0 else None
     optimizer = torch.optim.AdamW(policy.parameters(), lr=args.learning_rate, weight_decay=args.weight_decay)
     scheduler = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda step: min(1.0, (step + 1) / args.warmup_iterations) if args.warmup_iterations else 1.0)
     first_iteration = 0
-    if start is not None:
-        first_iteration = load_trainer_state(start, args, optimizer, scheduler)
+    if state is not None:
+        first_iteration = restore_trainer_state(state, optimizer, scheduler)
     else:
         (out / "args.json").write_text(json.dumps(dataclasses.asdict(args), indent=2) + "\n")
     sampler = make_sampler(args, policy, tokenizer, start or args.model)
@@ -568,8 +569,8 @@ def latest_checkpoint(out: Path) -> Path | None:
     return max(found, key=lambda path: int(path.name.split("-")[1])) if found else None
 
 
-def load_trainer_state(path: Path, args: GRPOArgs, optimizer: Any, scheduler: Any) -> int:
-    """Restore optimizer, scheduler and RNG states; return the iterations already done.
+def read_trainer_state(path: Path, args: GRPOArgs) -> dict[str, Any]:
+    """The trainer state saved in checkpoint ``path``, checked against ``args``.
 
     Raises:
         ValueError: the checkpoint was trained with other settings (the fields that differ are named).
@@ -580,6 +581,11 @@ def load_trainer_state(path: Path, args: GRPOArgs, optimizer: Any, scheduler: An
     if differ:
         raise ValueError(f"cannot resume from {path}: it was trained with other {', '.join(differ)} "
                          f"({', '.join(f'{k}={saved.get(k)!r}' for k in differ)}); use another --out or the same args")
+    return state
+
+
+def restore_trainer_state(state: dict[str, Any], optimizer: Any, scheduler: Any) -> int:
+    """Restore optimizer, scheduler and RNG states; return the iterations already done."""
     optimizer.load_state_dict(state["optimizer"])
     scheduler.load_state_dict(state["scheduler"])
     random.setstate(state["rng"]["python"])
