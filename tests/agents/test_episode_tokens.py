@@ -10,6 +10,7 @@ pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
 from tiny_llm import tiny_model_dir
+from toy_tasks import EPISODE
 
 from fbenv.agents.episode_tokens import encode_episode, is_agent
 
@@ -17,13 +18,6 @@ CHATML = (
     "{% for message in messages %}<|im_start|>{{ message['role'] }}\n{{ message['content'] }}<|im_end|>\n{% endfor %}"
     "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
 )
-EPISODE = [
-    {"role": "user", "content": "Compute 9 + 6 - 5.", "source": "env"},
-    {"role": "assistant", "content": "9 + 6 = 15\n15 - 5 = 11\nAnswer: 11", "source": "agent"},
-    {"role": "user", "content": "That is not correct.", "source": "user"},
-    {"role": "assistant", "content": "Answer: 10", "source": "agent"},
-    {"role": "user", "content": "Correct.", "source": "user"},
-]
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,7 @@ pytest.importorskip("transformers")
 
 import torch
 from tiny_llm import tiny_model_dir
-from toy_tasks import SHORT_REPLY
+from toy_tasks import EPISODE, SHORT_REPLY
 
 from fbenv.agents.base import Turn
 from fbenv.agents.episode_tokens import encode_episode
@@ -98,13 +98,6 @@ def model_and_tokenizer():
     return AutoModelForCausalLM.from_pretrained(path), AutoTokenizer.from_pretrained(path)
 
 
-MESSAGES = [
-    {"role": "user", "content": "Compute 2 + 3.", "source": "env"},
-    {"role": "assistant", "content": "Answer: 6", "source": "agent"},
-    {"role": "user", "content": "That is not correct. Check your first step.", "source": "user"},
-    {"role": "assistant", "content": "Answer: 5", "source": "agent"},
-    {"role": "user", "content": "Correct.", "source": "user"},
-]
 
 
 def grads(model, samples: list[Sample], **overrides: object) -> tuple[dict[str, float], list[torch.Tensor]]:
@@ -116,7 +109,7 @@ def grads(model, samples: list[Sample], **overrides: object) -> tuple[dict[str, 
 
 def test_the_loss_is_minus_advantage_times_the_agent_tokens_log_probs(model_and_tokenizer) -> None:
     model, tokenizer = model_and_tokenizer
-    encoded = encode_episode(tokenizer, MESSAGES)
+    encoded = encode_episode(tokenizer, EPISODE)
     stats, _ = grads(model, [Sample(encoded, 0.5)])
     ids = torch.tensor([encoded.input_ids])
     with torch.no_grad():
@@ -127,12 +120,12 @@ def test_the_loss_is_minus_advantage_times_the_agent_tokens_log_probs(model_and_
 
 def test_feedback_after_the_last_reply_and_samples_without_agent_tokens_carry_no_gradient(model_and_tokenizer) -> None:
     model, tokenizer = model_and_tokenizer
-    short = encode_episode(tokenizer, MESSAGES[:4])
-    long = encode_episode(tokenizer, [*MESSAGES[:4], {"role": "user", "content": "Some very long feedback " * 5}])
+    short = encode_episode(tokenizer, EPISODE[:4])
+    long = encode_episode(tokenizer, [*EPISODE[:4], {"role": "user", "content": "Some very long feedback " * 5}])
     _, g_short = grads(model, [Sample(short, 1.0)])
     _, g_long = grads(model, [Sample(long, 1.0)])
     assert all(torch.allclose(a, b, atol=1e-6) for a, b in zip(g_short, g_long, strict=True))
-    prompt_only = encode_episode(tokenizer, MESSAGES[:1])
+    prompt_only = encode_episode(tokenizer, EPISODE[:1])
     _, g_none = grads(model, [Sample(prompt_only, 1.0), Sample(short, 0.0)])
     assert all(float(g.abs().max()) == 0.0 for g in g_none)
 
@@ -141,7 +134,7 @@ def test_a_step_with_positive_advantage_raises_the_replys_log_prob_and_negative_
     import copy
 
     original, tokenizer = model_and_tokenizer
-    encoded = encode_episode(tokenizer, MESSAGES)
+    encoded = encode_episode(tokenizer, EPISODE)
     for advantage in (1.0, -1.0):
         model = copy.deepcopy(original)
         optimizer = torch.optim.SGD(model.parameters(), lr=0.5)
@@ -157,7 +150,7 @@ def test_kl_to_an_identical_reference_is_zero_and_grows_once_the_policy_moves(mo
 
     model, tokenizer = model_and_tokenizer
     reference = copy.deepcopy(model).requires_grad_(False)
-    sample = Sample(encode_episode(tokenizer, MESSAGES), 1.0)
+    sample = Sample(encode_episode(tokenizer, EPISODE), 1.0)
     args = GRPOArgs(model="m", kl_coef=0.1)
     moved, cpu = copy.deepcopy(model), torch.device("cpu")
     assert accumulate_gradients(moved, reference, [sample], args, cpu)["kl"] == pytest.approx(0, abs=1e-7)
@@ -175,7 +168,7 @@ def test_a_right_attempt_after_a_critique_becomes_a_refinement_sample(model_and_
 
     def record(kind: str) -> dict:
         verdicts = [{"correct": False}, {"correct": True}]
-        return {"key": "k", "messages": MESSAGES, "steps": [
+        return {"key": "k", "messages": EPISODE, "steps": [
             {"verdict": verdicts[0], "feedback": {"kind": kind}}, {"verdict": verdicts[1], "feedback": {"kind": kind}}]}
 
     prompt_args = GRPOArgs(model="m", refine_weight=0.3)

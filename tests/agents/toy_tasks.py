@@ -5,6 +5,15 @@ from __future__ import annotations
 from fbenv.feedback import Verdict
 from fbenv.tasks.base import Instance, Task
 
+#: A two-attempt episode as a rollout records it: wrong, critique, right, acceptance.
+EPISODE = [
+    {"role": "user", "content": "Compute 9 + 6 - 5.", "source": "env"},
+    {"role": "assistant", "content": "9 + 6 = 15\n15 - 5 = 11\nAnswer: 11", "source": "agent"},
+    {"role": "user", "content": "That is not correct.", "source": "user"},
+    {"role": "assistant", "content": "Answer: 10", "source": "agent"},
+    {"role": "user", "content": "Correct.", "source": "user"},
+]
+
 #: gym.make kwargs that put the toy task into any fbenv id.
 SHORT_REPLY = {"task": "toy_tasks:ShortReplyTask"}
 
