@@ -465,21 +465,26 @@ def episode_metrics(records: Sequence[dict[str, Any]], returns: np.ndarray, adva
 def evaluate(args: GRPOArgs, agent: PolicyAgent) -> dict[str, float]:
     """Greedy episodes on held-out seeds: ``eval_first_try``, ``eval_success@k``, ``eval_succ_given_fail@k``..."""
     tick = time.perf_counter()
-    kwargs = args.env_kwargs_for(evaluation=True)
-    condition = kwargs["feedback"]
-    specs = [EpisodeSpec(args.env, kwargs, EVAL_SEED + i, condition=condition, key=f"eval/{i}")
-             for i in range(args.eval_episodes)]
-    temperature, agent.temperature = agent.temperature, 0.0
-    agent.start(seed=EVAL_SEED)
-    try:
-        records = list(rollout(agent, specs, concurrency=len(specs)))
-    finally:
-        agent.temperature = temperature
-    found = condition_metrics(records, max_turns=kwargs["max_turns"])
+    records = evaluation_records(args, agent, args.eval_episodes)
+    found = condition_metrics(records, max_turns=args.eval_turns or args.turns)
     found.pop("episodes", None)
     metrics = {f"eval_{name}": estimate.value for name, estimate in found.items() if estimate.value is not None}
     metrics["eval_s"] = time.perf_counter() - tick
     return metrics
+
+
+def evaluation_records(args: GRPOArgs, agent: PolicyAgent, episodes: int) -> list[dict[str, Any]]:
+    """The records of ``episodes`` greedy held-out episodes (reset seeds ``EVAL_SEED + i``), in seed order."""
+    kwargs = args.env_kwargs_for(evaluation=True)
+    specs = [EpisodeSpec(args.env, kwargs, EVAL_SEED + i, condition=kwargs["feedback"], key=f"eval/{i}")
+             for i in range(episodes)]
+    temperature, agent.temperature = agent.temperature, 0.0
+    agent.start(seed=EVAL_SEED)
+    try:
+        by_key = {record["key"]: record for record in rollout(agent, specs, concurrency=len(specs))}
+    finally:
+        agent.temperature = temperature
+    return [by_key[spec.key] for spec in specs]
 
 
 class MetricsLog:
