@@ -141,8 +141,7 @@ class VLLMSampler:
         """All prompts in one engine call; request i is sampled with seed ``seed + i``."""
         if not prompts:
             return []
-        params = [self._vllm.SamplingParams(temperature=temperature, max_tokens=max_tokens, seed=seed + i,
-                                            top_p=1.0, top_k=-1 if temperature > 0 else 1)
+        params = [self._vllm.SamplingParams(temperature=temperature, max_tokens=max_tokens, seed=seed + i, top_p=1.0)
                   for i in range(len(prompts))]
         outputs = self.llm.generate([{"prompt_token_ids": list(p)} for p in prompts], params, use_tqdm=False)
         return [list(output.outputs[0].token_ids) for output in outputs]
