@@ -200,8 +200,7 @@ def markdown(args: ReproArgs, results: dict[str, Any]) -> str:
     """The study's tables, with the command that made them."""
     summary, names = results["summary"], list(conditions(args))
     horizon = max(run["eval_turns"] for run in results["runs"].values())
-    seeds = " ".join(str(s) for s in args.seeds)
-    lines = [f"Command: `python -m fbenv.agents.repro {args.study} --seeds {seeds} --iterations {args.iterations}`"
+    lines = [f"Command: `{command(args)}`"
              f" (model: `{Path(results['model']).name}`; {len(args.seeds)} seeds; {args.prompts_per_iteration} problems"
              f" × {args.group_size} episodes per iteration; {args.final_episodes} held-out episodes per run at the end;"
              f" {results['total_s'] / 60:.1f} min on this CPU).", ""]
@@ -228,6 +227,17 @@ def markdown(args: ReproArgs, results: dict[str, Any]) -> str:
         cells = [f"{np.mean((solved >= 1) & (solved <= k)):.3f}" for k in range(1, horizon + 1)]
         lines.append(f"| {run['condition']} | {run['seed']} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
+
+
+def command(args: ReproArgs) -> str:
+    """The command line that runs ``args`` (the flags that differ from the defaults)."""
+    defaults, parts = ReproArgs(), ["python -m fbenv.agents.repro", args.study]
+    for item in dataclasses.fields(ReproArgs)[1:]:
+        value = getattr(args, item.name)
+        if value != getattr(defaults, item.name) or item.name == "seeds":
+            shown = " ".join(map(str, value)) if isinstance(value, list) else str(value)
+            parts.append(f"--{item.name.replace('_', '-')} {shown}")
+    return " ".join(parts)
 
 
 def plot_study(args: ReproArgs, results: dict[str, Any], png: Path) -> Path:
@@ -280,8 +290,18 @@ def main(argv: list[str] | None = None) -> int:
             parser.add_argument(flag, type=int, nargs="+", default=default)
         else:
             parser.add_argument(flag, type=type(default), default=default)
-    args = ReproArgs(**vars(parser.parse_args(argv)))
-    results = run_study(args)
+    parser.add_argument("--report", action="store_true",
+                        help="rewrite the table and plot from OUT/<study>.json without training")
+    namespace = vars(parser.parse_args(argv))
+    report = namespace.pop("report")
+    args = ReproArgs(**namespace)
+    if report:
+        results = json.loads((Path(args.out) / f"{args.study}.json").read_text())
+        args = ReproArgs(**results["args"])
+        (Path(args.out) / f"{args.study}.md").write_text(markdown(args, results))
+        plot_study(args, results, Path(args.out) / f"{args.study}.png")
+    else:
+        results = run_study(args)
     print(markdown(args, results))
     return 0
 
