@@ -95,6 +95,7 @@ def run_study(args: ReproArgs) -> dict[str, Any]:
     out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     results: dict[str, Any] = {"study": args.study, "args": dataclasses.asdict(args), "model": model, "runs": {}}
+    results["initial"] = initial_solved_turns(args, model)
     for name, overrides in conditions(args).items():
         for seed in args.seeds:
             grpo = GRPOArgs(model=model, out=str(runs / f"{name}-seed{seed}"), seed=seed, iterations=args.iterations,
@@ -117,6 +118,14 @@ def run_study(args: ReproArgs) -> dict[str, Any]:
     (out / f"{args.study}.md").write_text(markdown(args, results))
     plot_study(args, results, out / f"{args.study}.png")
     return results
+
+
+def initial_solved_turns(args: ReproArgs, model: str) -> list[int]:
+    """The untrained model on the final evaluation's episodes (the row every condition starts from)."""
+    overrides = next(iter(conditions(args).values()))
+    grpo = GRPOArgs(model=model, max_new_tokens=args.max_new_tokens, env_kwargs={"difficulty": args.difficulty},
+                    **overrides)
+    return _solved_turns(final_records(grpo, Path(model), args.final_episodes))
 
 
 def final_records(grpo: GRPOArgs, checkpoint: Path, episodes: int) -> list[dict[str, Any]]:
@@ -174,6 +183,9 @@ def summarize_study(args: ReproArgs, results: dict[str, Any]) -> dict[str, Any]:
             row["steps_mean"] = bootstrap(np.array(steps, dtype=float))
         summary[name] = row
     summary["initial_first_try"] = initial
+    if results.get("initial"):
+        solved = np.array(results["initial"])
+        summary["untrained"] = {f"success@{k}": bootstrap((solved >= 1) & (solved <= k)) for k in range(1, horizon + 1)}
     if args.study == "leti":
         summary["threshold"] = threshold
     a, b = (summary[name][f"success@{horizon}"][0] for name in names)
@@ -215,9 +227,11 @@ def markdown(args: ReproArgs, results: dict[str, Any]) -> str:
             row = summary[name]
             lines.append(f"| {name} | {', '.join(map(str, row['steps_to_threshold']))} | {_interval(row['steps_mean'])}"
                          f" | {_interval(row['success@1'])} |")
+        if "untrained" in summary:
+            lines.append(f"| untrained | - | - | {_interval(summary['untrained']['success@1'])} |")
     else:
         lines += ["| condition | " + " | ".join(metrics) + " |", "| --- |" + " --- |" * len(metrics)]
-        for name in names:
+        for name in (["untrained"] if "untrained" in summary else []) + names:
             lines.append(f"| {name} | " + " | ".join(_interval(summary[name].get(m)) for m in metrics) + " |")
     lines += ["", "Per seed (final held-out success within the evaluation's turns):", "",
               "| condition | seed | " + " | ".join(f"success@{k}" for k in range(1, horizon + 1)) + " |",
@@ -298,6 +312,8 @@ def main(argv: list[str] | None = None) -> int:
     if report:
         results = json.loads((Path(args.out) / f"{args.study}.json").read_text())
         args = ReproArgs(**results["args"])
+        results["summary"] = summarize_study(args, results)
+        (Path(args.out) / f"{args.study}.json").write_text(json.dumps(results, indent=1) + "\n")
         (Path(args.out) / f"{args.study}.md").write_text(markdown(args, results))
         plot_study(args, results, Path(args.out) / f"{args.study}.png")
     else:
