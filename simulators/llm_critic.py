@@ -181,17 +181,17 @@ class LLMCritic(Simulator):
         system_prompt: str | None = None,
     ) -> None:
         super().__init__(kind)
-        self.voice = ModelVoice(self.name, backend, max_tokens, temperature)  # type: ignore[arg-type]
+        self.model = ModelVoice(self.name, backend, max_tokens, temperature)  # type: ignore[arg-type]
         self.spec, self.max_tokens, self.temperature = backend, max_tokens, float(temperature)
         self.system_prompt = self.default_system_prompt if system_prompt is None else system_prompt
-        self.backend = self.voice.backend
+        self.backend = self.model.backend
 
     def respond(
         self, instance: Instance, transcript: Sequence[Message], verdict: Verdict, rng: np.random.Generator
     ) -> Feedback:
         """See :meth:`fbenv.simulators.base.Simulator.respond`."""
         reply = str(transcript[-1]["content"]) if transcript else ""
-        text, usage = self.voice.say(critic_messages(instance, reply, verdict, self.system_prompt, self.closing), rng)
+        text, usage = self.model.say(critic_messages(instance, reply, verdict, self.system_prompt, self.closing), rng)
         usage["leaked"] = leakage(text, verdict.reference)
         if _HAS_USAGE:
             return self.make_feedback(text, verdict.correct, usage=usage)

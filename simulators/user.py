@@ -215,10 +215,11 @@ class PersonaUser(Simulator):
     def _process(self, verdict: Verdict, goodbye: str) -> Feedback:
         """One label per earlier agent turn (progress or not) and one for this attempt."""
         labels = (*(step.correct for step in verdict.steps), verdict.correct)
-        lines = [f"Turn {step.index + 1}: {'progress' if step.correct else 'no progress'} ({step.message})"
-                 for step in verdict.steps]
-        lines.append(f"This {verdict.unit if verdict.unit != 'turn' else 'attempt'}: "
-                     f"{'accepted' if verdict.correct else 'not accepted'}")
+        turns = verdict.unit == "turn"  # conversation tasks label turns by progress; others label their steps
+        good, bad = ("progress", "no progress") if turns else ("right", "wrong")
+        lines = [f"{verdict.unit.capitalize()} {step.index + 1}: {good if step.correct else bad}"
+                 + (f" ({step.message})" if step.message else "") for step in verdict.steps]
+        lines.append(f"This {'attempt' if turns else 'answer'}: {'accepted' if verdict.correct else 'not accepted'}")
         if goodbye:
             lines.append(goodbye)
         return self.make_feedback("\n".join(lines), verdict.correct, step_labels=labels,
