@@ -21,6 +21,10 @@ ENVS: dict[str, tuple[str, dict]] = {
     # --- code ---
     "fbenv/HumanEval-v0": ("code", {"task": "humaneval"}),
     "fbenv/CodeFile-v0": ("code", {"task": "code_file"}),
+    # --- conversation: the user is the environment (asking takes turns, so episodes are longer) ---
+    "fbenv/Recommend-v0": ("conversation", {"task": "recommend", "max_turns": 15}),
+    "fbenv/Clarify-v0": ("conversation", {"task": "clarify", "max_turns": 15}),
+    "fbenv/Teach-v0": ("conversation", {"task": "teach", "max_turns": 15}),
 }
 
 

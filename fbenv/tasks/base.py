@@ -10,7 +10,9 @@ user a question) declare *moves*: :meth:`Task.parse_move` tells a move from an a
 :meth:`Task.play_move` plays it against per-episode state from :meth:`Task.new_episode`, and
 :meth:`Task.check_episode` judges the final answer with that state (e.g. which queries found a
 supporting document). A move's result is the next observation; it carries no verdict and no
-feedback, so the feedback kinds keep their meaning (they speak only about answers).
+feedback, so the feedback kinds keep their meaning (they speak only about answers). When a
+simulated user voices a move's result in its own way (a partial answer, a slip of the tongue),
+:meth:`Task.note_reply` tells the task what was actually said, so its episode state stays true.
 """
 
 from __future__ import annotations
@@ -102,6 +104,9 @@ class Task(ABC):
     feedback_kinds: ClassVar[tuple[str, ...]] = ("none", "unary", "binary", "text", "process")
     #: Tools the agent may call by default (``tools=`` on the env overrides).
     default_tools: ClassVar[tuple[str, ...]] = ()
+    #: The simulator used for every feedback kind it gives when ``simulator=`` names none, before the
+    #: per-kind defaults: conversation tasks name their simulated user here (the user *is* the env).
+    default_simulator: ClassVar[str | None] = None
 
     @property
     def name(self) -> str:
@@ -132,6 +137,9 @@ class Task(ABC):
     def play_move(self, instance: Instance, move: Move, state: Any, rng: np.random.Generator) -> MoveResult:
         """Play ``move`` (updating ``state``); randomness only from ``rng``; must not raise on hostile text."""
         raise NotImplementedError(f"task {self.name!r} parses moves but does not play them")
+
+    def note_reply(self, instance: Instance, move: Move, result: MoveResult, state: Any) -> None:  # noqa: B027
+        """What the user finally said in answer to ``move`` (after a simulator voiced it); the default ignores it."""
 
     def check_episode(self, instance: Instance, reply: str, state: Any) -> Verdict:
         """Judge the final answer knowing the episode so far; the default ignores the state."""
