@@ -103,6 +103,10 @@ class Verdict:
         solution: a full worked solution in words, when the task has one.
         diagnostics: further notes from the checker (e.g. "answer is larger than the reference").
         unit: what one step is, for critics' wording ("step" for math lines, "test" for code).
+        remarks: the task's own words for critics, each paired with the lowest hint level (1-4) at
+            which a critic may say it. The task vouches that remarks below level 3 do not reveal the
+            reference (search tasks: the user's comment on a wrong answer, "that is the founder, I
+            asked about the current chief executive").
     """
 
     correct: bool
@@ -115,6 +119,7 @@ class Verdict:
     solution: str | None = None
     diagnostics: tuple[str, ...] = ()
     unit: str = "step"
+    remarks: tuple[tuple[int, str], ...] = ()
 
     @property
     def first_wrong_step(self) -> StepCheck | None:
