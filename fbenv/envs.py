@@ -21,6 +21,10 @@ ENVS: dict[str, tuple[str, dict]] = {
     # --- code ---
     "fbenv/HumanEval-v0": ("code", {"task": "humaneval"}),
     "fbenv/CodeFile-v0": ("code", {"task": "code_file"}),
+    # --- search (more turns: a question of several hops takes a search or an open per hop) ---
+    "fbenv/Search-v0": ("search", {"task": "search", "max_turns": 10}),
+    "fbenv/SearchAmbiguous-v0": ("search", {"task": "search", "ambiguous": True, "max_turns": 10}),
+    "fbenv/SearchFile-v0": ("search", {"task": "search_file", "max_turns": 10}),
 }
 
 

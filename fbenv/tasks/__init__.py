@@ -15,6 +15,8 @@ TASKS.register("reasoning_gym", "fbenv.tasks.reasoning_gym:ReasoningGymTask")
 TASKS.register("math_file", "fbenv.tasks.math_file:MathFileTask")
 TASKS.register("humaneval", "fbenv.tasks.humaneval:HumanEvalTask")
 TASKS.register("code_file", "fbenv.tasks.code_file:CodeFileTask")
+TASKS.register("search", "fbenv.tasks.search_task:SearchTask")
+TASKS.register("search_file", "fbenv.tasks.search_file:SearchFileTask")
 
 
 def get_task(name: str) -> type[Task]:
