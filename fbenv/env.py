@@ -145,6 +145,7 @@ class FeedbackEnv(gym.Env[str, str]):
         self._check = (self.task.check if task_type.check_episode is Task.check_episode
                        else lambda instance, reply: self.task.check_episode(instance, reply, self.episode_state))
         self._note_reply = self.task.note_reply if task_type.note_reply is not Task.note_reply else None
+        self._episode_info = self.task.episode_info if task_type.episode_info is not Task.episode_info else None
         self.episode_state: Any = None
         self.moves = 0
         self.instance: Instance | None = None
@@ -242,6 +243,8 @@ class FeedbackEnv(gym.Env[str, str]):
             "repeated": repeated,
             "messages": self._messages_copy(),
         }
+        if self._episode_info is not None:
+            info["episode"] = self._episode_info(self.instance, self.episode_state)
         return observation, reward, terminated, truncated, info
 
     def render(self) -> str | None:
@@ -309,7 +312,7 @@ class FeedbackEnv(gym.Env[str, str]):
         if result.to_user and self._note_reply is not None:
             self._note_reply(self.instance, move, result, self.episode_state)
         details = {"name": move.name, "argument": move.argument, "source": result.source, **result.details}
-        return self._side_step(result.text, -float(result.cost), result.end_episode, "move", details)
+        return self._side_step(result.text, 0.0 - float(result.cost), result.end_episode, "move", details)
 
     def _side_step(
         self, text: str, reward: float, terminated: bool, key: str, details: dict[str, Any]
@@ -329,6 +332,8 @@ class FeedbackEnv(gym.Env[str, str]):
             key: details,
             "messages": self._messages_copy(),
         }
+        if self._episode_info is not None:
+            info["episode"] = self._episode_info(self.instance, self.episode_state)
         return observation, reward, terminated, truncated, info
 
     def _judge(self, action: str) -> Verdict:

@@ -105,6 +105,10 @@ class Verdict:
         unit: what one step is, for critics' wording ("step" for math lines, "test" for code).
         details: JSON-able facts a simulated user voices (conversation tasks: which requirement an
             attempt violates, in the user's words; see ``docs/conversation.md``). Not part of equality.
+        remarks: the task's own words for critics, each paired with the lowest hint level (1-4) at
+            which a critic may say it. The task vouches that remarks below level 3 do not reveal the
+            reference (search tasks: the user's comment on a wrong answer, "that is the founder, I
+            asked about the current chief executive").
     """
 
     correct: bool
@@ -118,6 +122,7 @@ class Verdict:
     diagnostics: tuple[str, ...] = ()
     unit: str = "step"
     details: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    remarks: tuple[tuple[int, str], ...] = ()
 
     @property
     def first_wrong_step(self) -> StepCheck | None:

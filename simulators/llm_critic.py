@@ -145,6 +145,7 @@ def critic_messages(
         facts.append(f"First wrong {verdict.unit} (number {wrong.index + 1}): {wrong.text.strip()!r}"
                      + (f": {wrong.message}" if wrong.message else ""))
     facts.extend(f"Checker's note: {note}" for note in verdict.diagnostics)
+    facts.extend(f"Checker's note: {text}" for _level, text in verdict.remarks)
     user = (f"Problem:\n{instance.prompt}\n\nStudent's latest reply:\n{reply}\n\nGround truth:\n"
             + "\n".join(f"- {fact}" for fact in facts)
             + "\n\n" + closing)
