@@ -81,6 +81,7 @@ class Row:
 
     agent: str
     description: str
+    spec: str
     file: str
     episodes: int
     cells: dict[str, Estimate | None] = field(default_factory=dict)
@@ -226,7 +227,7 @@ def _row(submission: Submission, env_id: str, conditions: list[str], max_turns: 
     others = [cells[f"cond-{c}"].value for c in conditions if c != NO_FEEDBACK and cells[f"cond-{c}"] is not None]
     cells["feedback_gain"] = (_plain(sum(others) / len(others) - baseline.value)
                               if baseline is not None and baseline.value is not None and others else None)
-    return Row(submission.agent, bundle["agent"]["description"], submission.file,
+    return Row(submission.agent, bundle["agent"]["description"], bundle["agent"]["spec"], submission.file,
                len(records), cells)
 
 
@@ -266,6 +267,9 @@ def render_readme(board_tables: list[Table]) -> str:
         "[docs/leaderboard.md](../docs/leaderboard.md)). The [HTML page](site/index.html) has sortable tables, "
         "every metric per condition, and plots.",
         "",
+        "To add an agent: `fbenv eval --suite small --agent SPEC --out runs/me && fbenv leaderboard bundle runs/me "
+        "--out me.json.gz --description \"...\" && fbenv leaderboard submit me.json.gz && fbenv leaderboard build`.",
+        "",
     ]
     if not board_tables:
         lines += ["No submissions yet.", ""]
@@ -292,7 +296,14 @@ def render_readme(board_tables: list[Table]) -> str:
         for column in board_tables[-1].columns:
             if not column.key.startswith("cond-"):
                 lines.append(f"* **{column.header}**: {column.meaning}.")
-        lines += ["* **one column per condition**: the main metric under that feedback condition.", ""]
+        lines += ["* **one column per condition**: the main metric under that feedback condition.", "",
+                  "## Submissions", ""]
+        described = {row.file: row for table in board_tables for row in table.rows}
+        for file, row in sorted(described.items()):
+            about = f": {markdown_text(row.description)}" if row.description else ""
+            lines.append(f"* [{markdown_text(file)}](submissions/{file}): **{markdown_text(row.agent)}**, "
+                         f"run as {markdown_text(row.spec)}{about}")
+        lines.append("")
     return "\n".join(lines)
 
 

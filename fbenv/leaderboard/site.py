@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from fbenv.eval.metrics import Estimate
-from fbenv.leaderboard.board import Table, cell_text
+from fbenv.leaderboard.board import Row, Table, cell_text
 
 TITLE = "fbenv leaderboard"
 #: The detail tables' metric columns: (key in a summary row, header); ``main`` is success@max_turns.
@@ -109,6 +109,11 @@ def _header(key: str, label: str, meaning: str = "", text: bool = False) -> str:
     return f'<th data-key="{e(key)}"{kind} title="{e(meaning)}">{e(label)}</th>'
 
 
+def _about(row: Row) -> str:
+    """The tooltip of an agent's name: its description and how it was run."""
+    return f"{row.description} (run as {row.spec})" if row.description else f"run as {row.spec}"
+
+
 def _board_table(table: Table) -> str:
     heads = [_header("rank", "#"), _header("agent", "agent", "the agent's name as submitted", text=True)]
     heads += [_header(column.key, column.header, column.meaning) for column in table.columns]
@@ -116,7 +121,7 @@ def _board_table(table: Table) -> str:
     rows = []
     for rank, row in enumerate(table.rows, start=1):
         cells = [f'<td data-value="{rank}">{rank}</td>',
-                 f'<td class="text agent" data-value="{e(row.agent)}" title="{e(row.description)}">{e(row.agent)}</td>']
+                 f'<td class="text agent" data-value="{e(row.agent)}" title="{e(_about(row))}">{e(row.agent)}</td>']
         cells += [_value_cell(row.cells.get(column.key)) for column in table.columns]
         cells += [f'<td data-value="{row.episodes}">{row.episodes}</td>',
                   f'<td class="text" data-value="{e(row.file)}"><a href="../submissions/{e(row.file)}">'

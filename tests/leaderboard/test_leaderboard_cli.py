@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import shlex
 from pathlib import Path
 from typing import Any
 
 import pytest
 from lb_helpers import tampered
 
-from fbenv.cli import main
+from fbenv.cli import build_parser, main
 
 
 def test_a_suite_run_bundles_verifies_submits_and_builds(fresh_board: Path, tmp_path: Path,
@@ -68,3 +69,12 @@ def test_leaderboard_errors_name_the_fix(fresh_board: Path, runs: dict[str, Path
     assert "agent.name: holds a control character" in capsys.readouterr().err
     assert main(["leaderboard", "verify", str(tmp_path / "missing.json"), "--board", str(fresh_board)]) == 1
     assert "no such bundle file" in capsys.readouterr().out
+
+
+def test_the_documented_one_liners_parse() -> None:
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "leaderboard.md").read_text()
+    [tiny] = [line for line in doc.splitlines() if line.startswith("fbenv eval --suite small --agent tiny")]
+    commands = [shlex.split(command) for command in tiny.split(" && ")]
+    assert [c[1] for c in commands] == ["eval", "leaderboard", "leaderboard", "leaderboard"]
+    for command in commands:
+        assert callable(build_parser().parse_args(command[1:]).run)
