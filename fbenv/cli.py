@@ -21,6 +21,7 @@ import os
 import sys
 import textwrap
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, TextIO
 
 import gymnasium as gym
@@ -410,9 +411,7 @@ def add_leaderboard(commands: Any) -> None:
     build.set_defaults(run=run_leaderboard_build)
 
 
-def _board(args: argparse.Namespace) -> Any:
-    from pathlib import Path
-
+def _board(args: argparse.Namespace) -> Path:
     from fbenv.leaderboard.suites import SUITES, default_board
 
     board = Path(args.board) if args.board else default_board()

@@ -14,6 +14,7 @@ import numpy as np
 
 from fbenv.agents import OracleAgent, Turn
 from fbenv.feedback import Feedback, Verdict
+from fbenv.leaderboard.bundle import write_bundle
 from fbenv.simulators.base import Message, Simulator
 from fbenv.tasks.base import Instance
 
@@ -90,6 +91,19 @@ def tampered(path: Path, out: Path, edit: Callable[[dict[str, Any]], Any]) -> Pa
     edit(bundle)
     out.write_text(json.dumps(bundle))
     return out
+
+
+#: An agent name that would run a script if a page forgot to escape it (and that Markdown would format).
+SCRIPT_NAME = "<script>document.title='pwned'</script> | *bold*"
+
+
+def renamed(bundles: dict[str, Path], agent: str, name: str, out: Path) -> Path:
+    """The bundle of ``agent`` under another display name (its claims renamed too), written to ``out``."""
+    bundle = load(bundles[agent])
+    bundle["agent"]["name"] = name
+    for row in bundle["summary"]:
+        row["agent"] = name
+    return write_bundle(bundle, out)
 
 
 def episode(bundle: dict[str, Any], condition: str, env: str = "fbenv/Math-v0", steps: int = 2) -> dict[str, Any]:

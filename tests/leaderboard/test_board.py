@@ -7,20 +7,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from lb_helpers import load, tampered
+from lb_helpers import SCRIPT_NAME, load, renamed, tampered
 
 from fbenv.leaderboard.board import SUBMISSIONS, SubmitError, build, load_submissions, slug, submit, tables
-from fbenv.leaderboard.bundle import write_bundle
-
-SCRIPT_NAME = "<script>document.title='pwned'</script> | *bold*"
-
-
-def renamed(bundles: dict[str, Path], agent: str, name: str, out: Path) -> Path:
-    bundle = load(bundles[agent])
-    bundle["agent"]["name"] = name
-    for row in bundle["summary"]:
-        row["agent"] = name
-    return write_bundle(bundle, out)
 
 
 def test_submit_files_the_verified_bytes_under_a_safe_name(fresh_board: Path, bundles: dict[str, Path],

@@ -9,7 +9,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from test_board import SCRIPT_NAME, renamed
+from lb_helpers import SCRIPT_NAME, renamed
 
 from fbenv.leaderboard.board import build, load_submissions, submit
 from fbenv.leaderboard.site import TITLE
