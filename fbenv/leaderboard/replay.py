@@ -15,14 +15,13 @@ fed back to the env (:class:`RecordedFeedback`) and everything else is re-checke
 ground-truth verdicts, rewards, episode ends, tool output and metrics; the report says so.
 
 A few fields describe the verifying machine rather than the episode and are not compared: the
-sandbox's isolation mode and a tool run's duration (:data:`VOLATILE`).
+sandbox's isolation mode and a tool run's duration (:data:`fbenv.leaderboard.compare.VOLATILE`).
 """
 
 from __future__ import annotations
 
 import copy
 import json
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -36,18 +35,14 @@ from fbenv.eval.metrics import summarize
 from fbenv.eval.records import jsonable, step_record
 from fbenv.feedback import KINDS, Feedback, Verdict
 from fbenv.leaderboard.bundle import DEFAULT_LIMITS, BundleError, Limits, episode_records, read_bundle
+from fbenv.leaderboard.compare import close, diff, seed_difference, short, stable
 from fbenv.leaderboard.suites import Suite, SuiteError, load_suite
 from fbenv.simulators.base import Message, Simulator
 from fbenv.tasks.base import Instance, Move, MoveResult
 
-#: (step field, key) pairs that describe the machine, not the episode: never compared.
-VOLATILE = (("tool", "duration_s"), ("tool", "isolation"))
-#: Verdict diagnostics that name the sandbox's isolation mode (bubblewrap or rlimits on this machine).
-VOLATILE_DIAGNOSTIC = "isolation: "
 #: Kwargs a recorded-feedback replay drops: they configure the simulator whose text is replayed.
 SIMULATOR_KWARGS = ("simulator", "simulator_kwargs", "hint_level", "noise")
 RECORDED = "fbenv.leaderboard.replay:RecordedFeedback"
-METRIC_TOLERANCE = 1e-9
 #: Mismatches listed per episode before the rest are counted only (a divergence repeats downstream).
 PER_EPISODE = 5
 
@@ -206,7 +201,7 @@ class _Replayer:
             seen.add(run)
             seeds = self.suite.seeds(run[0])
             if entry["seeds"] != seeds:
-                mismatches.append(f"envs[{i}].seeds: {_seed_difference(entry['seeds'], seeds)}; the suite fixes "
+                mismatches.append(f"envs[{i}].seeds: {seed_difference(entry['seeds'], seeds)}; the suite fixes "
                                   f"seeds {seeds[0]}..{seeds[-1]} for {run[0]}")
             try:
                 fresh = self.expected_spec(run)
@@ -220,7 +215,7 @@ class _Replayer:
                 recorded = entry["spec"]
             if recorded != fresh:
                 mismatches.append(f"envs[{i}].spec: differs from the fresh env's spec.to_json() "
-                                  f"({'; '.join(_diff(recorded, fresh, 'spec')[:3])})")
+                                  f"({'; '.join(diff(recorded, fresh, 'spec')[:3])})")
             if run in self.recorded:
                 simulator = self.suite.condition(*run).simulator
                 self.report.notes.append(
@@ -277,9 +272,9 @@ class _Replayer:
             prompt, info = env.reset(seed=episode["seed"])
             if prompt != messages[0]["content"]:
                 found.append(f"{where}.messages[0].content: the prompt differs from the one seed "
-                             f"{episode['seed']} gives ({_short(messages[0]['content'])} vs {_short(prompt)})")
+                             f"{episode['seed']} gives ({short(messages[0]['content'])} vs {short(prompt)})")
                 return found
-            found += _diff(episode["task_id"], info.get("task_id", ""), f"{where}.task_id")
+            found += diff(episode["task_id"], info.get("task_id", ""), f"{where}.task_id")
             ended = False
             for j, recorded in enumerate(steps):
                 if ended:
@@ -291,10 +286,10 @@ class _Replayer:
                 step = jsonable(step)
                 replayed.append(step)
                 shown = messages[2 * j + 2]
-                found += _diff(_stable(recorded), _stable(step), f"{where}.steps[{j}]")
-                found += _diff(shown["source"], source, f"{where}.messages[{2 * j + 2}].source")
+                found += diff(stable(recorded), stable(step), f"{where}.steps[{j}]")
+                found += diff(shown["source"], source, f"{where}.messages[{2 * j + 2}].source")
                 if run not in self.recorded or step["kind"] == "tool":
-                    found += _diff(shown["content"], observation, f"{where}.messages[{2 * j + 2}].content")
+                    found += diff(shown["content"], observation, f"{where}.messages[{2 * j + 2}].content")
                 ended = terminated or truncated
             if steps and not ended:
                 found.append(f"{where}.steps: the bundle stops after turn {len(steps)} but the episode goes on "
@@ -334,7 +329,7 @@ def _check_totals(episode: dict[str, Any], replayed: list[dict[str, Any]], where
     }
     found: list[str] = []
     for name, value in totals.items():
-        found += _diff(episode[name], value, f"{where}.{name}")
+        found += diff(episode[name], value, f"{where}.{name}")
     return found
 
 
@@ -357,77 +352,13 @@ def _check_summary(bundle: dict[str, Any], suite: Suite, report: Report) -> None
         report.rows += 1
         for name in sorted(set(row) | set(fresh)):
             if name not in row or name not in fresh:
-                report.mismatches.append(f"summary[{i}].{name}: " + ("missing; recomputed it is " + _short(fresh[name])
+                report.mismatches.append(f"summary[{i}].{name}: " + ("missing; recomputed it is " + short(fresh[name])
                                          if name not in row else "claimed, but no such metric is recomputed"))
-            elif not _close(row[name], fresh[name]):
-                report.mismatches.append(f"summary[{i}].{name} ({key[1]} {key[2]}): claimed {_short(row[name])}, "
-                                         f"recomputed {_short(fresh[name])}")
+            elif not close(row[name], fresh[name]):
+                report.mismatches.append(f"summary[{i}].{name} ({key[1]} {key[2]}): claimed {short(row[name])}, "
+                                         f"recomputed {short(fresh[name])}")
     for key in by_key.keys() - claimed_keys:
         report.mismatches.append(f"summary: no row for {key[1]} under {key[2]!r}; recomputed it has one")
-
-
-def _close(claimed: Any, fresh: Any) -> bool:
-    if isinstance(fresh, dict) and isinstance(claimed, dict):
-        return claimed.keys() == fresh.keys() and all(_close(claimed[k], fresh[k]) for k in fresh)
-    if isinstance(fresh, float) and isinstance(claimed, (int, float)) and not isinstance(claimed, bool):
-        return math.isclose(claimed, fresh, rel_tol=0, abs_tol=METRIC_TOLERANCE)
-    return type(claimed) is type(fresh) and claimed == fresh
-
-
-def _stable(step: dict[str, Any]) -> dict[str, Any]:
-    """``step`` without the fields that describe the machine (:data:`VOLATILE`)."""
-    step = dict(step)
-    for name, key in VOLATILE:
-        if isinstance(step.get(name), dict):
-            step[name] = {k: v for k, v in step[name].items() if k != key}
-    verdict = step.get("verdict")
-    if isinstance(verdict, dict) and isinstance(verdict.get("diagnostics"), list):
-        kept = [d for d in verdict["diagnostics"] if not (isinstance(d, str) and d.startswith(VOLATILE_DIAGNOSTIC))]
-        step["verdict"] = {**verdict, "diagnostics": kept}
-    return step
-
-
-def _diff(recorded: Any, replayed: Any, path: str) -> list[str]:
-    """Where ``recorded`` (the bundle) and ``replayed`` differ, one line per differing leaf."""
-    if isinstance(recorded, dict) and isinstance(replayed, dict):
-        found = []
-        for key in list(recorded) + [k for k in replayed if k not in recorded]:
-            if key not in replayed:
-                found.append(f"{path}.{key}: in the bundle, not in the replay")
-            elif key not in recorded:
-                found.append(f"{path}.{key}: missing from the bundle (replay gives {_short(replayed[key])})")
-            else:
-                found += _diff(recorded[key], replayed[key], f"{path}.{key}")
-        return found
-    if isinstance(recorded, list) and isinstance(replayed, list) and len(recorded) == len(replayed):
-        found = []
-        for i, (a, b) in enumerate(zip(recorded, replayed, strict=True)):
-            found += _diff(a, b, f"{path}[{i}]")
-        return found
-    same = recorded == replayed and (isinstance(recorded, bool) == isinstance(replayed, bool))
-    return [] if same else [f"{path}: bundle {_short(recorded)}, replay {_short(replayed)}"]
-
-
-def _seed_difference(given: list[int], expected: list[int]) -> str:
-    missing = sorted(set(expected) - set(given))
-    extra = sorted(set(given) - set(expected))
-    parts = []
-    if missing:
-        parts.append(f"missing {_few(missing)}")
-    if extra:
-        parts.append(f"not in the suite {_few(extra)}")
-    if not parts:
-        parts.append("the same seeds in another order or repeated")
-    return "the bundle's seed set differs: " + ", ".join(parts)
-
-
-def _few(values: list[int]) -> str:
-    return ", ".join(map(str, values[:5])) + (f" (+{len(values) - 5} more)" if len(values) > 5 else "")
-
-
-def _short(value: Any, limit: int = 80) -> str:
-    text = json.dumps(value, ensure_ascii=False) if not isinstance(value, str) else repr(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _one_line(error: BaseException) -> str:
