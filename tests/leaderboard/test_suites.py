@@ -19,7 +19,7 @@ def test_the_published_suites_load_and_plan_paired_seeds() -> None:
     small = load_suite("small", BOARD)
     assert small.max_turns == 3 and [env.env_id for env in small.envs] == ["fbenv/Math-v0", "fbenv/HumanEval-v0"]
     plan = small.plan()
-    assert len(plan) == 5 * 20 + 5 * 6
+    assert len(plan) == 5 * 20 + 5 * 4
     by_condition: dict[tuple[str, str], list[int]] = {}
     for spec in plan:
         by_condition.setdefault((spec.env_id, spec.condition), []).append(spec.seed)
