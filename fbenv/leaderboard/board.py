@@ -216,7 +216,8 @@ def _row(submission: Submission, env_id: str, conditions: list[str], max_turns: 
         cells[f"cond-{condition}"] = Estimate(**estimate) if estimate else None
     values = [cells[f"cond-{c}"].value for c in conditions if cells[f"cond-{c}"] is not None]
     cells["mean"] = _plain(sum(values) / len(values)) if values else None
-    records = [r for r in episode_records(bundle, max_turns) if r["env_id"] == env_id]
+    mine = {**bundle, "episodes": [e for e in bundle["episodes"] if e["env_id"] == env_id]}
+    records = episode_records(mine, {env_id: max_turns})
     every = condition_metrics(records, max_turns=max_turns)
     cells["first_try"] = every.get("first_try")
     with_feedback = [r for r in records if r["condition"] != NO_FEEDBACK]

@@ -14,11 +14,13 @@ evaluated or unpickled, and no bundle field becomes a path without :func:`~fbenv
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import io
 import json
 import os
 import zlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,6 +29,7 @@ import fbenv
 from fbenv.eval.metrics import summarize
 from fbenv.eval.results import RUN, read_records
 from fbenv.eval.rollout import SOURCES
+from fbenv.feedback import Feedback, StepCheck, Verdict
 from fbenv.leaderboard.schema import (
     SchemaError,
     Validator,
@@ -81,18 +84,18 @@ def bundle_schema(limits: Limits = DEFAULT_LIMITS) -> Validator:
     """The validator of a whole bundle under ``limits`` (strict: unknown fields are errors)."""
     text = string(limits.text_length)
     short = string(200, single_line=True)
-    step_check = obj({"index": integer(0), "text": text, "correct": boolean, "expected": nullable(text),
-                      "message": text})
-    verdict = obj({
+    details = json_value(max_depth=6, max_items=1000, max_length=limits.text_length)
+    step_check = dataclass_object(StepCheck, {"index": integer(0), "text": text, "correct": boolean,
+                                              "expected": nullable(text), "message": text}, details)
+    verdict = dataclass_object(Verdict, {
         "correct": boolean, "score": number, "answer": nullable(text), "reference": text,
         "steps": array(step_check, 1000), "form_error": nullable(text), "expected_steps": array(text, 1000),
         "solution": nullable(text), "diagnostics": array(text, 100), "unit": short,
-    })
-    feedback = obj({
+    }, details)
+    feedback = dataclass_object(Feedback, {
         "kind": string(16, choices=fbenv.KINDS), "text": text, "label": nullable(boolean),
         "step_labels": array(boolean, 1000), "score": nullable(number), "end_episode": boolean, "source": short,
-    })
-    details = json_value(max_depth=6, max_items=1000, max_length=limits.text_length)
+    }, details, leave_out=("usage",))
     step = obj(
         {"turn": integer(1), "kind": string(8, choices=("answer", "tool", "move")), "reward": number,
          "terminated": boolean, "truncated": boolean, "repeated": boolean, "verdict": nullable(verdict),
@@ -121,6 +124,21 @@ def bundle_schema(limits: Limits = DEFAULT_LIMITS) -> Validator:
         "episodes": array(episode, limits.episodes),
         "summary": array(summary_row, 1000),
     })
+
+
+def dataclass_object(cls: type, validators: dict[str, Validator], generic: Validator,
+                     leave_out: tuple[str, ...] = ()) -> Validator:
+    """The validator of ``cls.to_dict()``: its fields without a default are required, the others
+    optional (a bundle written before fbenv added a field lacks it; replay then expects the default);
+    each is checked by ``validators[name]``, or by ``generic`` (bounded JSON) for a field added since."""
+    required: dict[str, Validator] = {}
+    optional: dict[str, Validator] = {}
+    for item in dataclasses.fields(cls):
+        if item.name in leave_out:
+            continue
+        has_default = item.default is not dataclasses.MISSING or item.default_factory is not dataclasses.MISSING
+        (optional if has_default else required)[item.name] = validators.get(item.name, generic)
+    return obj(required, optional)
 
 
 def parse_bundle(data: bytes, limits: Limits = DEFAULT_LIMITS, source: str = "bundle") -> dict[str, Any]:
@@ -287,12 +305,13 @@ def make_bundle(directory: str | Path, board: str | Path | None = None, *, name:
     return bundle
 
 
-def episode_records(bundle: dict[str, Any], max_turns: int) -> list[dict[str, Any]]:
-    """The bundle's episodes as result records, for :mod:`fbenv.eval.metrics` (agent and max turns added)."""
+def episode_records(bundle: dict[str, Any], max_turns: Mapping[str, int]) -> list[dict[str, Any]]:
+    """The bundle's episodes as result records, for :mod:`fbenv.eval.metrics`: the agent's name and
+    each env's turn budget (``max_turns[env_id]``) added."""
     agent = bundle["agent"]["name"]
-    return [{**episode, "agent": agent, "max_turns": max_turns} for episode in bundle["episodes"]]
+    return [{**episode, "agent": agent, "max_turns": max_turns[episode["env_id"]]} for episode in bundle["episodes"]]
 
 
 def claimed_summary(bundle: dict[str, Any], suite: Suite) -> list[dict[str, Any]]:
     """The metrics of the bundle's episodes, in the bundle's episode order (the one verification uses)."""
-    return summarize(episode_records(bundle, suite.max_turns))
+    return summarize(episode_records(bundle, suite.turn_budgets()))

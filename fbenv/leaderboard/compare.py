@@ -9,9 +9,12 @@ with recomputed ones to :data:`METRIC_TOLERANCE`.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from typing import Any
+
+from fbenv.feedback import Feedback, StepCheck, Verdict
 
 #: (step field, key) pairs that describe the machine, not the episode: never compared.
 VOLATILE = (("tool", "duration_s"), ("tool", "isolation"))
@@ -30,9 +33,36 @@ def close(claimed: Any, fresh: Any) -> bool:
     return type(claimed) is type(fresh) and claimed == fresh
 
 
+def _defaults(cls: type, leave_out: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The JSON form of each defaulted field's default."""
+    found = {}
+    for item in dataclasses.fields(cls):
+        if item.name in leave_out:
+            continue
+        if item.default is not dataclasses.MISSING:
+            found[item.name] = item.default
+        elif item.default_factory is not dataclasses.MISSING:
+            found[item.name] = item.default_factory()
+    return json.loads(json.dumps(found))
+
+
+#: What a step's verdict and feedback hold when a bundle leaves a defaulted field out (one written
+#: before fbenv added the field): the replay must then give exactly that default.
+DEFAULTS = {"verdict": _defaults(Verdict), "feedback": _defaults(Feedback, ("usage",))}
+STEP_DEFAULTS = _defaults(StepCheck)
+
+
 def stable(step: dict[str, Any]) -> dict[str, Any]:
-    """``step`` without the fields that describe the machine (:data:`VOLATILE`)."""
+    """``step`` with left-out defaulted fields filled in (:data:`DEFAULTS`) and without the fields
+    that describe the machine (:data:`VOLATILE`): what is compared."""
     step = dict(step)
+    for name, defaults in DEFAULTS.items():
+        if isinstance(step.get(name), dict):
+            step[name] = {**defaults, **step[name]}
+    verdict = step.get("verdict")
+    if isinstance(verdict, dict) and isinstance(verdict.get("steps"), list):
+        step["verdict"] = {**verdict, "steps": [{**STEP_DEFAULTS, **check} if isinstance(check, dict) else check
+                                                for check in verdict["steps"]]}
     for name, key in VOLATILE:
         if isinstance(step.get(name), dict):
             step[name] = {k: v for k, v in step[name].items() if k != key}

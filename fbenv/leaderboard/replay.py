@@ -338,7 +338,7 @@ def _check_summary(bundle: dict[str, Any], suite: Suite, report: Report) -> None
     order = {spec.key: i for i, spec in enumerate(suite.plan())}
     episodes = sorted((e for e in bundle["episodes"] if e["key"] in order), key=lambda e: order[e["key"]])
     unique = list({e["key"]: e for e in episodes}.values())
-    recomputed = summarize(episode_records({**bundle, "episodes": unique}, suite.max_turns))
+    recomputed = summarize(episode_records({**bundle, "episodes": unique}, suite.turn_budgets()))
     by_key = {(row["agent"], row["env_id"], row["condition"]): row for row in recomputed}
     claimed_keys = set()
     for i, row in enumerate(bundle["summary"]):

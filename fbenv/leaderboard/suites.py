@@ -61,7 +61,8 @@ SUITE_SCHEMA = obj(
         "seed": integer(0, 2**31),
         "conditions": array(_condition_entry, 20),
         "envs": array(obj({"id": string(100, single_line=True), "episodes": integer(1, 100_000)},
-                          {"kwargs": _KWARGS, "conditions": array(string(64, pattern=_CONDITION_NAME), 20)}), 50),
+                          {"kwargs": _KWARGS, "conditions": array(string(64, pattern=_CONDITION_NAME), 20),
+                           "max_turns": integer(1, 100)}), 50),
     },
     {"description": string(2000)},
 )
@@ -105,6 +106,7 @@ class SuiteEnv:
     kwargs: tuple[tuple[str, Any], ...]
     episodes: int
     conditions: tuple[Condition, ...]
+    max_turns: int
 
 
 @dataclass(frozen=True)
@@ -146,7 +148,11 @@ class Suite:
         """The ``gym.make`` kwargs of one (env, condition): env kwargs, condition, ``max_turns``."""
         env = self.env(env_id)
         base = json.loads(json.dumps(dict(env.kwargs)))
-        return {**base, **self.condition(env_id, condition).make_kwargs(), "max_turns": self.max_turns}
+        return {**base, **self.condition(env_id, condition).make_kwargs(), "max_turns": env.max_turns}
+
+    def turn_budgets(self) -> dict[str, int]:
+        """Each env's ``max_turns`` (the suite's, unless the env sets its own)."""
+        return {env.env_id: env.max_turns for env in self.envs}
 
     def runs(self) -> list[tuple[str, str]]:
         """Every (env id, condition name), in suite order."""
@@ -216,7 +222,7 @@ def parse_suite(data: Any, source: str = "suite") -> Suite:
         raise SuiteError(f"{source}: conditions: two conditions share a name")
     envs = []
     for i, entry in enumerate(data["envs"]):
-        envs.append(_suite_env(entry, conditions, f"envs[{i}]", source))
+        envs.append(_suite_env(entry, conditions, data["max_turns"], f"envs[{i}]", source))
     if len({env.env_id for env in envs}) != len(envs):
         raise SuiteError(f"{source}: envs: an env id is listed twice; give it once")
     canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
@@ -241,7 +247,8 @@ def _condition(item: str | dict[str, Any], path: str, source: str) -> Condition:
     return condition
 
 
-def _suite_env(entry: dict[str, Any], conditions: list[Condition], path: str, source: str) -> SuiteEnv:
+def _suite_env(entry: dict[str, Any], conditions: list[Condition], max_turns: int, path: str, source: str
+               ) -> SuiteEnv:
     from fbenv.eval.runner import supported_kinds
 
     env_id = entry["id"]
@@ -251,7 +258,7 @@ def _suite_env(entry: dict[str, Any], conditions: list[Condition], path: str, so
     reserved = sorted(set(kwargs) & set(RESERVED_KWARGS))
     if reserved:
         raise SuiteError(f"{source}: {path}.kwargs: sets {', '.join(reserved)}, which the suite's conditions "
-                         "and max_turns fix; remove it")
+                         "and max_turns fix; remove it (an env's own turn budget is its max_turns field)")
     chosen = conditions
     if "conditions" in entry:
         by_name = {c.name: c for c in conditions}
@@ -264,4 +271,5 @@ def _suite_env(entry: dict[str, Any], conditions: list[Condition], path: str, so
     if not usable:
         raise SuiteError(f"{source}: {path}: {env_id} supports feedback {', '.join(kinds)}; none of the "
                          "suite's conditions")
-    return SuiteEnv(env_id, tuple(sorted(kwargs.items())), entry["episodes"], usable)
+    return SuiteEnv(env_id, tuple(sorted(kwargs.items())), entry["episodes"], usable,
+                    entry.get("max_turns", max_turns))

@@ -165,6 +165,18 @@ def test_a_schema_error_is_a_rejection_naming_the_field(board: Path, bundles: di
     assert line.endswith("episodes[3].steps[1].feedback.label: expected bool or null, got str")
 
 
+def test_a_bundle_from_before_a_field_was_added_verifies_when_the_replay_gives_its_default(
+        board: Path, bundles: dict[str, Path], tmp_path: Path) -> None:
+    def drop(bundle: dict[str, Any], name: str) -> None:
+        for found in bundle["episodes"]:
+            for step in found["steps"]:
+                step["feedback"].pop(name)
+    report = verify(tampered(bundles["random"], tmp_path / "old.json", lambda b: drop(b, "end_episode")), board)
+    assert report.ok, report.text()  # every episode's feedback had end_episode false, the default
+    lines = reject(board, bundles, tmp_path, lambda b: drop(b, "source"))
+    assert "steps[0].feedback.source: bundle '', replay 'silent'" in lines[0]
+
+
 def test_agent_code_never_runs_during_verification(board: Path, bundles: dict[str, Path], tmp_path: Path) -> None:
     trap = tmp_path / "lb_trap.py"
     trap.write_text("import pathlib\npathlib.Path(__file__).with_suffix('.ran').touch()\nclass Agent:\n    pass\n")

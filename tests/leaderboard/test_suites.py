@@ -43,6 +43,10 @@ def test_adding_an_env_is_one_line_and_unsupported_conditions_are_skipped() -> N
     assert ("fbenv/CodeFile-v0", "text") in grown.runs()
     assert not any(condition == "implicit" for _, condition in grown.runs())  # no env here supports it yet
     assert len(grown.plan()) == len(parse_suite(TINY_SUITE).plan()) + 3 * 2
+    longer = parse_suite({**TINY_SUITE, "envs": [*TINY_SUITE["envs"],
+                                                 {"id": "fbenv/CodeFile-v0", "episodes": 2, "max_turns": 4}]})
+    assert longer.turn_budgets() == {"fbenv/Math-v0": 2, "fbenv/HumanEval-v0": 2, "fbenv/CodeFile-v0": 4}
+    assert longer.kwargs("fbenv/CodeFile-v0", "text")["max_turns"] == 4
 
 
 @pytest.mark.parametrize(("edit", "message"), [
