@@ -16,8 +16,9 @@ from typing import Any
 
 from fbenv.feedback import Feedback, StepCheck, Verdict
 
-#: (step field, key) pairs that describe the machine, not the episode: never compared.
-VOLATILE = (("tool", "duration_s"), ("tool", "isolation"))
+#: (step field, key) pairs that describe the machine or what a model call cost, not the episode:
+#: never compared.
+VOLATILE = (("tool", "duration_s"), ("tool", "isolation"), ("move", "usage"))
 #: Verdict diagnostics that name the sandbox's isolation mode (bubblewrap or rlimits on this machine).
 VOLATILE_DIAGNOSTIC = "isolation: "
 #: How far a claimed metric may be from the recomputed one (float formatting, nothing more).

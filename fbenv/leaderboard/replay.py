@@ -9,10 +9,11 @@ the metrics are recomputed with :mod:`fbenv.eval.metrics` and compared with the 
 Every mismatch is reported with the episode's key and the field; a bundle with any is rejected.
 
 Agent code never runs: replay only sends the recorded strings to the env. Tool calls in code envs
-do run again, in the sandbox (that is env code). Simulators marked ``nondeterministic`` (model-backed
-critics and users) cannot regenerate their text, so for their conditions the recorded feedback is
-fed back to the env (:class:`RecordedFeedback`) and everything else is re-checked: prompts,
-ground-truth verdicts, rewards, episode ends, tool output and metrics; the report says so.
+do run again, in the sandbox (that is env code). Simulators marked ``nondeterministic`` cannot
+regenerate their text (:mod:`fbenv.leaderboard.recorded`): a model-backed one (``backend=SPEC``)
+still runs, with the recorded words as its model's output; any other has its recorded feedback fed
+back to the env. Either way everything else is re-checked, and the report says what was taken as
+recorded.
 
 A few fields describe the verifying machine rather than the episode and are not compared: the
 sandbox's isolation mode and a tool run's duration (:data:`fbenv.leaderboard.compare.VOLATILE`).
@@ -20,29 +21,25 @@ sandbox's isolation mode and a tool run's duration (:data:`fbenv.leaderboard.com
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
-from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
-import numpy as np
 
 import fbenv
 from fbenv.eval.metrics import summarize
 from fbenv.eval.records import jsonable, step_record
-from fbenv.feedback import KINDS, Feedback, Verdict
 from fbenv.leaderboard.bundle import DEFAULT_LIMITS, BundleError, Limits, episode_records, read_bundle
 from fbenv.leaderboard.compare import close, diff, seed_difference, short, stable
+from fbenv.leaderboard.recorded import RECORDED, RecordedVoice
 from fbenv.leaderboard.suites import Suite, SuiteError, load_suite
-from fbenv.simulators.base import Message, Simulator
-from fbenv.tasks.base import Instance, Move, MoveResult
 
-#: Kwargs a recorded-feedback replay drops: they configure the simulator whose text is replayed.
+#: Kwargs a recorded-feedback replay drops: they configure the simulator whose feedback is replayed.
 SIMULATOR_KWARGS = ("simulator", "simulator_kwargs", "hint_level", "noise")
-RECORDED = "fbenv.leaderboard.replay:RecordedFeedback"
 #: Mismatches listed per episode before the rest are counted only (a divergence repeats downstream).
 PER_EPISODE = 5
 
@@ -77,43 +74,6 @@ class Report:
                 lines.append(f"  ... and {len(self.mismatches) - most} more")
         lines += [f"  note: {note}" for note in self.notes]
         return "\n".join(lines)
-
-
-class RecordedFeedback(Simulator):
-    """Replays a bundle's recorded feedback (for model-backed simulators whose text cannot be regenerated).
-
-    :meth:`load` gives it the episode's recorded steps and messages; ``respond`` returns the
-    feedback recorded for the current turn, and ``reply_to_move`` the recorded observation, so the
-    env still judges every answer itself (verdict, reward, episode end).
-    """
-
-    name = "recorded"
-    kinds = KINDS
-
-    def __init__(self, kind: str | None = None) -> None:
-        super().__init__(kind)
-        self.steps: Sequence[dict[str, Any]] = ()
-        self.messages: Sequence[dict[str, Any]] = ()
-
-    def load(self, steps: Sequence[dict[str, Any]], messages: Sequence[dict[str, Any]]) -> None:
-        """The episode about to be replayed."""
-        self.steps, self.messages = steps, messages
-
-    def respond(self, instance: Instance, transcript: Sequence[Message], verdict: Verdict,
-                rng: np.random.Generator) -> Feedback:
-        """The feedback recorded for this turn."""
-        index = (len(transcript) - 2) // 2
-        recorded = self.steps[index]["feedback"] if index < len(self.steps) else None
-        if recorded is None:
-            raise ValueError(f"the env judged turn {index + 1} as an answer, but the bundle records no feedback")
-        return Feedback(**{**recorded, "step_labels": tuple(recorded["step_labels"])})
-
-    def reply_to_move(self, instance: Instance, transcript: Sequence[Message], move: Move, result: MoveResult,
-                      rng: np.random.Generator) -> MoveResult:
-        """The move's facts from the task, its wording from the bundle."""
-        index = len(transcript)
-        text = self.messages[index]["content"] if index < len(self.messages) else ""
-        return replace(result, text=text)
 
 
 def verify(path: str | Path, board: str | Path | None = None, limits: Limits = DEFAULT_LIMITS) -> Report:
@@ -159,22 +119,42 @@ class _Replayer:
     def __init__(self, suite: Suite, report: Report) -> None:
         self.suite, self.report = suite, report
         self.envs: dict[tuple[str, str], gym.Env] = {}
+        #: Runs whose model-backed simulator speaks the recorded words (by backend spec: one voice each).
+        self.voiced: dict[tuple[str, str], RecordedVoice] = {}
+        self.voices: dict[str, RecordedVoice] = {}
+        #: Runs whose nondeterministic simulator is replaced by the recorded feedback.
         self.recorded: set[tuple[str, str]] = set()
         self.failed_runs: set[tuple[str, str]] = set()
+        self.serving = contextlib.ExitStack()
 
     def close(self) -> None:
+        """Close the envs and give the backends their real models back."""
         for env in self.envs.values():
             env.close()
+        self.serving.close()
 
     def env(self, run: tuple[str, str]) -> gym.Env:
         """The fresh env of one (env id, condition), made from the suite's kwargs."""
         if run not in self.envs:
             kwargs = self.suite.kwargs(*run)
             if self.suite.condition(*run).nondeterministic():
-                self.recorded.add(run)
-                kwargs = {k: v for k, v in kwargs.items() if k not in SIMULATOR_KWARGS} | {"simulator": RECORDED}
+                spec = (kwargs.get("simulator_kwargs") or {}).get("backend")
+                if isinstance(spec, str):
+                    self.voiced[run] = self.voice(spec)
+                else:
+                    self.recorded.add(run)
+                    kwargs = {k: v for k, v in kwargs.items() if k not in SIMULATOR_KWARGS} | {"simulator": RECORDED}
             self.envs[run] = gym.make(run[0], **kwargs)
         return self.envs[run]
+
+    def voice(self, spec: str) -> RecordedVoice:
+        """The recorded voice serving backend ``spec`` until :meth:`close`."""
+        if spec not in self.voices:
+            from fbenv.simulators.llm_critic import serving
+
+            self.voices[spec] = RecordedVoice()
+            self.serving.enter_context(serving(spec, self.voices[spec]))
+        return self.voices[spec]
 
     def expected_spec(self, run: tuple[str, str]) -> dict[str, Any]:
         """What ``spec.to_json()`` of the suite's env gives (computed, for envs replayed with recorded feedback)."""
@@ -216,12 +196,17 @@ class _Replayer:
             if recorded != fresh:
                 mismatches.append(f"envs[{i}].spec: differs from the fresh env's spec.to_json() "
                                   f"({'; '.join(diff(recorded, fresh, 'spec')[:3])})")
-            if run in self.recorded:
-                simulator = self.suite.condition(*run).simulator
+            simulator = self.suite.condition(*run).simulator
+            if run in self.voiced:
                 self.report.notes.append(
-                    f"{run[0]} under {run[1]!r}: simulator {simulator!r} is model-backed (nondeterministic), so its "
-                    "feedback text was not regenerated; prompts, ground-truth verdicts, rewards, episode ends, tool "
-                    "output and metrics were re-checked against the recorded feedback")
+                    f"{run[0]} under {run[1]!r}: simulator {simulator!r} is model-backed, so its model's words were "
+                    "taken from the bundle (no model was loaded or called); everything else it and the env decide "
+                    "(labels, what a user reveals, episode ends), verdicts, rewards and metrics was recomputed")
+            elif run in self.recorded:
+                self.report.notes.append(
+                    f"{run[0]} under {run[1]!r}: simulator {simulator!r} is nondeterministic, so its feedback was "
+                    "taken from the bundle; prompts, ground-truth verdicts, rewards, episode ends, tool output and "
+                    "metrics were re-checked against it")
         for run in expected:
             if run not in seen:
                 mismatches.append(f"envs: {run[0]} under {run[1]!r} is missing (the suite has it)")
@@ -281,6 +266,8 @@ class _Replayer:
                     found.append(f"{where}.steps[{j}]: the env had already ended after turn {j}; "
                                  "the bundle has steps the env never played")
                     break
+                if run in self.voiced:
+                    self.voiced[run].words = messages[2 * j + 2]["content"]
                 observation, reward, terminated, truncated, info = env.step(messages[2 * j + 1]["content"])
                 step, source = step_record(reward, terminated, truncated, info, j + 1)
                 step = jsonable(step)

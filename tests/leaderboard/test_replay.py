@@ -215,7 +215,7 @@ def test_nondeterministic_simulators_have_their_verdicts_rechecked_and_say_so(
     report = verify(path, root)
     assert report.ok, report.text()
     [note] = report.notes
-    assert "'lb_helpers:CoinCritic' is model-backed (nondeterministic)" in note and "verdicts" in note
+    assert "'lb_helpers:CoinCritic' is nondeterministic, so its feedback was taken from the bundle" in note
 
     def edit(bundle: dict[str, Any]) -> None:
         episode(bundle, "text:coin")["steps"][0]["verdict"]["correct"] = True
@@ -232,7 +232,8 @@ def test_nondeterministic_simulators_have_their_verdicts_rechecked_and_say_so(
                                                                     "spec.to_json()"]
 
 
-def test_a_model_backed_critic_is_never_called_during_verification(openai_server: Any, tmp_path: Path) -> None:
+def test_a_model_backed_critic_runs_on_its_recorded_words_and_no_model_is_called(
+        openai_server: Any, tmp_path: Path) -> None:
     url = openai_server("--reply", "Look again at your second step.")
     suite = {**TINY_SUITE, "name": "llm", "envs": [{"id": "fbenv/Math-v0", "episodes": 2}],
              "conditions": [{"name": "text:llm", "feedback": "text", "simulator": "llm-critic",
@@ -244,4 +245,15 @@ def test_a_model_backed_critic_is_never_called_during_verification(openai_server
     before = stats(url)["requests"]
     report = verify_bundle(bundle, tmp_path)
     assert report.ok, report.text()
-    assert "model-backed" in report.notes[0] and stats(url)["requests"] == before > 0
+    assert "its model's words were taken from the bundle (no model was loaded or called)" in report.notes[0]
+    assert stats(url)["requests"] == before > 0
+
+    reworded = copy.deepcopy(bundle)  # other words are the model's business: they verify
+    found = episode(reworded, "text:llm")
+    found["steps"][0]["feedback"]["text"] = found["messages"][2]["content"] = "Try once more."
+    assert verify_bundle(reworded, tmp_path).ok
+    relabelled = copy.deepcopy(bundle)  # but the critic's label is the verdict's, recomputed
+    episode(relabelled, "text:llm")["steps"][0]["feedback"]["label"] = True
+    lines = verify_bundle(relabelled, tmp_path).mismatches
+    assert any(".steps[0].feedback.label: bundle true, replay false" in line for line in lines)
+    assert stats(url)["requests"] == before
