@@ -14,10 +14,11 @@ so many envs share one model and their concurrent calls (``gym.make_vec``) becom
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import re
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any, ClassVar
 
 import numpy as np
@@ -54,6 +55,26 @@ def shared_backend(spec: str) -> Backend:
         if backend is None:
             backend = _BACKENDS[spec] = BatchingBackend(CachedBackend(make_backend(spec)))
         return backend
+
+
+@contextlib.contextmanager
+def serving(spec: str, backend: Backend) -> Iterator[None]:
+    """Serve ``spec`` from ``backend`` while the block runs, then put back what served it before.
+
+    Leaderboard replay (:mod:`fbenv.leaderboard.replay`) gives model-backed simulators a backend that
+    says the words a bundle recorded, so everything else they decide is recomputed and no model runs.
+    """
+    with _BACKENDS_LOCK:
+        before = _BACKENDS.get(spec)
+        _BACKENDS[spec] = backend
+    try:
+        yield
+    finally:
+        with _BACKENDS_LOCK:
+            if before is None:
+                _BACKENDS.pop(spec, None)
+            else:
+                _BACKENDS[spec] = before
 
 
 def leakage(feedback_text: str, reference: str) -> bool:
