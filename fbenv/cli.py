@@ -21,6 +21,7 @@ import os
 import sys
 import textwrap
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, TextIO
 
 import gymnasium as gym
@@ -287,7 +288,7 @@ def _one_line(error: BaseException) -> str:
 
 # --- the parser and main -----------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
-    """The ``fbenv`` argument parser with its ``list``, ``play``, ``annotate``, ``eval`` and ``report`` subcommands."""
+    """The ``fbenv`` parser: ``list``, ``play``, ``annotate``, ``eval``, ``report`` and ``leaderboard``."""
     parser = argparse.ArgumentParser(prog=PROG, description="Gymnasium feedback environments for language agents.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {fbenv.__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
@@ -337,16 +338,21 @@ def build_parser() -> argparse.ArgumentParser:
         "append each finished episode to OUT/episodes.jsonl (rerunning skips finished episodes), then print the "
         "metrics with bootstrap 95%% intervals and write OUT/summary.json, OUT/summary.md, OUT/success_by_turn.png.",
     )
-    eval_parser.add_argument("--env", dest="envs", nargs="+", required=True, metavar="ID", help="env ids")
-    eval_parser.add_argument("--feedback", nargs="+", default=["all"], metavar="KIND",
+    eval_parser.add_argument("--env", dest="envs", nargs="+", metavar="ID", help="env ids (or --suite)")
+    eval_parser.add_argument("--suite", metavar="NAME", help="a leaderboard suite (BOARD/suites/NAME.json): it fixes "
+                             "envs, feedback, episodes, seeds and max turns; bundle the run with `fbenv leaderboard "
+                             "bundle`")
+    eval_parser.add_argument("--board", metavar="DIR", help="leaderboards directory for --suite (default: "
+                             "$FBENV_BOARD, ./leaderboards, or the checkout's)")
+    eval_parser.add_argument("--feedback", nargs="+", metavar="KIND",
                              help="feedback kinds, KIND:SIMULATOR (e.g. text:misleading-critic), or all (default)")
     eval_parser.add_argument("--agent", required=True, metavar="SPEC",
                              help="oracle, random, fixed[:TEXT], tiny, hf:PATH, vllm:PATH, openai:MODEL@URL, "
                              "reflexion:<model spec>, or package.module:Class")
-    eval_parser.add_argument("--episodes", type=int, default=20, metavar="N", help="episodes per env x condition")
-    eval_parser.add_argument("--seed", type=int, default=0, help="first reset seed (episode i uses seed + i)")
+    eval_parser.add_argument("--episodes", type=int, metavar="N", help="episodes per env x condition (default 20)")
+    eval_parser.add_argument("--seed", type=int, help="first reset seed (episode i uses seed + i; default 0)")
     eval_parser.add_argument("--out", required=True, metavar="DIR", help="results directory (resumed if it exists)")
-    eval_parser.add_argument("--max-turns", type=int, default=5, metavar="N", help="replies per episode")
+    eval_parser.add_argument("--max-turns", type=int, metavar="N", help="replies per episode (default 5)")
     eval_parser.add_argument("--concurrency", type=int, default=32, metavar="N", help="envs in flight at once")
     eval_parser.add_argument("--ray", action="store_true", help="run across a Ray cluster (local unless RAY_ADDRESS)")
     eval_parser.add_argument("--ray-workers", type=int, default=2, metavar="N", help="Ray workers")
@@ -374,7 +380,113 @@ def build_parser() -> argparse.ArgumentParser:
     demo_parser.add_argument("--model", metavar="DIR", help="where the tiny model is (or is trained to)")
     demo_parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     demo_parser.set_defaults(run=run_demo_command)
+    add_leaderboard(commands)
     return parser
+
+
+# --- fbenv leaderboard -------------------------------------------------------------------------
+def add_leaderboard(commands: Any) -> None:
+    """The ``leaderboard`` group: ``bundle``, ``verify``, ``submit`` and ``build``."""
+    parser = commands.add_parser(
+        "leaderboard", help="bundle a suite run, verify bundles by replay, submit them, build the board",
+        description="Leaderboards whose numbers anyone can re-check (docs/leaderboard.md).")
+    group = parser.add_subparsers(dest="leaderboard_command", metavar="ACTION", required=True)
+
+    def board_option(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument("--board", metavar="DIR", help="leaderboards directory (default: $FBENV_BOARD, "
+                         "./leaderboards, or the checkout's)")
+
+    bundle = group.add_parser("bundle", help="pack a finished `fbenv eval --suite` run into one bundle file",
+                              description="Write the bundle (gzipped JSON) of a finished suite run: fbenv version, "
+                              "suite, agent, env specs, seeds, every transcript with verdicts and feedback, metrics.")
+    bundle.add_argument("directory", metavar="DIR", help="results directory of `fbenv eval --suite NAME`")
+    bundle.add_argument("--out", required=True, metavar="FILE", help="where to write the bundle (.json.gz)")
+    bundle.add_argument("--name", metavar="NAME", help="the agent's name on the board (default: the run's)")
+    bundle.add_argument("--description", default="", metavar="TEXT", help="a few words about the agent")
+    board_option(bundle)
+    bundle.set_defaults(run=run_leaderboard_bundle)
+
+    verify = group.add_parser("verify", help="replay bundles in fresh envs and check every number",
+                              description="Exit 0 when every bundle verifies, 1 when any is rejected (each mismatch "
+                              "is listed with its episode and field).")
+    verify.add_argument("bundles", nargs="+", metavar="BUNDLE", help="bundle files")
+    board_option(verify)
+    verify.set_defaults(run=run_leaderboard_verify)
+
+    submit = group.add_parser("submit", help="verify a bundle and file it under BOARD/submissions/",
+                              description="Verify BUNDLE by replay; when it is accepted, copy it to "
+                              "BOARD/submissions/ (then run `fbenv leaderboard build`). Exit 1 when rejected.")
+    submit.add_argument("bundle", metavar="BUNDLE", help="a bundle file")
+    board_option(submit)
+    submit.set_defaults(run=run_leaderboard_submit)
+
+    build = group.add_parser("build", help="render BOARD/README.md and BOARD/site/index.html from the submissions")
+    board_option(build)
+    build.set_defaults(run=run_leaderboard_build)
+
+
+def _board(args: argparse.Namespace) -> Path:
+    from fbenv.leaderboard.suites import SUITES, default_board
+
+    board = Path(args.board) if args.board else default_board()
+    if not (board / SUITES).is_dir():
+        raise CLIError(f"{board} is not a leaderboards directory (it has no {SUITES}/); pass --board DIR")
+    return board
+
+
+def run_leaderboard_bundle(args: argparse.Namespace) -> int:
+    """``fbenv leaderboard bundle``: a finished suite run into one bundle file."""
+    from fbenv.leaderboard.bundle import BundleError, make_bundle, write_bundle
+    from fbenv.leaderboard.suites import SuiteError
+
+    try:
+        bundle = make_bundle(args.directory, _board(args), name=args.name, description=args.description)
+        path = write_bundle(bundle, args.out)
+    except (BundleError, SuiteError, OSError) as error:
+        raise CLIError(_one_line(error)) from error
+    print(f"wrote {path}: {len(bundle['episodes'])} episodes of {bundle['agent']['name']!r} on suite "
+          f"{bundle['suite']['name']} v{bundle['suite']['version']}; check it with `fbenv leaderboard verify {path}`")
+    return 0
+
+
+def run_leaderboard_verify(args: argparse.Namespace) -> int:
+    """``fbenv leaderboard verify``: replay each bundle; 0 when all verify, 1 when any is rejected."""
+    from fbenv.leaderboard.replay import verify
+
+    board = _board(args)
+    reports = [verify(path, board) for path in args.bundles]
+    for report in reports:
+        print(report.text())
+    return 0 if all(report.ok for report in reports) else 1
+
+
+def run_leaderboard_submit(args: argparse.Namespace) -> int:
+    """``fbenv leaderboard submit``: verify, then file the bundle; 1 when rejected."""
+    from fbenv.leaderboard.board import SubmitError, submit
+
+    try:
+        target, report = submit(args.bundle, _board(args))
+    except SubmitError as error:
+        if error.report is None:
+            raise CLIError(f"{error}; nothing to do") from error
+        print(error.report.text(), file=sys.stderr)
+        return 1
+    print(report.text())
+    print(f"accepted: filed as {target}; now run `fbenv leaderboard build`")
+    return 0
+
+
+def run_leaderboard_build(args: argparse.Namespace) -> int:
+    """``fbenv leaderboard build``: the README tables and the HTML page."""
+    from fbenv.leaderboard.board import build
+    from fbenv.leaderboard.bundle import BundleError
+
+    try:
+        paths = build(_board(args))
+    except BundleError as error:
+        raise CLIError(f"{_one_line(error)}; move that file out of submissions/ or submit it again") from error
+    print("wrote " + ", ".join(map(str, paths)))
+    return 0
 
 
 def run_demo_command(args: argparse.Namespace) -> int:
@@ -395,16 +507,51 @@ def run_eval_command(args: argparse.Namespace) -> int:
     from fbenv.eval.results import ResultsError
     from fbenv.eval.runner import EvalConfig, print_table, run_eval
 
-    config = EvalConfig(envs=args.envs, feedback=args.feedback, agent=args.agent, episodes=args.episodes,
-                        seed=args.seed, out=args.out, max_turns=args.max_turns, env_kwargs=dict(args.settings),
-                        concurrency=args.concurrency, ray=args.ray, ray_workers=args.ray_workers)
+    specs = None
+    if args.suite:
+        config, specs = _suite_config(args)
+    elif not args.envs:
+        raise CLIError("say what to run: --env ID... or --suite NAME")
+    else:
+        config = EvalConfig(envs=args.envs, feedback=args.feedback or ["all"], agent=args.agent,
+                            episodes=_default(args.episodes, 20), seed=_default(args.seed, 0), out=args.out,
+                            max_turns=_default(args.max_turns, 5), env_kwargs=dict(args.settings),
+                            concurrency=args.concurrency, ray=args.ray, ray_workers=args.ray_workers)
     try:
-        rows = run_eval(config, progress=not args.no_progress and sys.stderr.isatty())
+        rows = run_eval(config, progress=not args.no_progress and sys.stderr.isatty(), specs=specs)
     except (ResultsError, ImportError, OSError, *_ENV_ERRORS) as error:
         raise CLIError(_one_line(error)) from error
     print_table(rows, title=f"fbenv eval · {args.out}")
     print(f"results: {args.out}/episodes.jsonl · summary: {args.out}/summary.md · plot: {args.out}/success_by_turn.png")
+    if args.suite:
+        print(f"bundle it for the leaderboard: fbenv leaderboard bundle {args.out} --out {args.out}/bundle.json.gz")
     return 0
+
+
+def _default(value: Any, default: Any) -> Any:
+    return default if value is None else value
+
+
+def _suite_config(args: argparse.Namespace) -> tuple[Any, list[Any]]:
+    """The EvalConfig and episodes of ``--suite``, refusing options the suite fixes."""
+    from fbenv.eval.runner import EvalConfig
+    from fbenv.leaderboard.suites import SuiteError, load_suite
+
+    given = [flag for flag, value in (("--env", args.envs), ("--feedback", args.feedback),
+                                      ("--episodes", args.episodes), ("--seed", args.seed),
+                                      ("--max-turns", args.max_turns), ("--set", args.settings or None))
+             if value is not None]
+    if given:
+        raise CLIError(f"--suite {args.suite} fixes envs, feedback, episodes, seeds, max turns and env kwargs; "
+                       f"leave out {', '.join(given)}")
+    try:
+        suite = load_suite(args.suite, _board(args))
+    except SuiteError as error:
+        raise CLIError(_one_line(error)) from error
+    config = EvalConfig(envs=[env.env_id for env in suite.envs], feedback=[], agent=args.agent, seed=suite.seed,
+                        out=args.out, max_turns=suite.max_turns, concurrency=args.concurrency, ray=args.ray,
+                        ray_workers=args.ray_workers, suite=suite.ref())
+    return config, suite.plan()
 
 
 def run_report(args: argparse.Namespace) -> int:

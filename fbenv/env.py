@@ -107,11 +107,15 @@ class FeedbackEnv(gym.Env[str, str]):
         self.task: Task = _make_task(task, task_kwargs)
         check_kind(feedback)
         if feedback not in self.task.feedback_kinds:
+            hint = ("; implicit feedback is a user's next message, so it needs a conversation task such as "
+                    "fbenv/Recommend-v0") if feedback == "implicit" else ""
             raise ValueError(
                 f"task {self.task.name!r} supports feedback {', '.join(self.task.feedback_kinds)}, "
-                f"not {feedback!r}"
+                f"not {feedback!r}{hint}"
             )
         self.feedback_kind = feedback
+        if simulator is None:
+            simulator = _task_default_simulator(self.task, feedback)
         self.simulator: Simulator = apply_noise(
             _make_simulator(simulator, feedback, simulator_kwargs, hint_level), noise
         )
@@ -140,6 +144,8 @@ class FeedbackEnv(gym.Env[str, str]):
         self._parse_move = self.task.parse_move if task_type.parse_move is not Task.parse_move else None
         self._check = (self.task.check if task_type.check_episode is Task.check_episode
                        else lambda instance, reply: self.task.check_episode(instance, reply, self.episode_state))
+        self._note_reply = self.task.note_reply if task_type.note_reply is not Task.note_reply else None
+        self._episode_info = self.task.episode_info if task_type.episode_info is not Task.episode_info else None
         self.episode_state: Any = None
         self.moves = 0
         self.instance: Instance | None = None
@@ -237,6 +243,8 @@ class FeedbackEnv(gym.Env[str, str]):
             "repeated": repeated,
             "messages": self._messages_copy(),
         }
+        if self._episode_info is not None:
+            info["episode"] = self._episode_info(self.instance, self.episode_state)
         return observation, reward, terminated, truncated, info
 
     def render(self) -> str | None:
@@ -301,8 +309,10 @@ class FeedbackEnv(gym.Env[str, str]):
             result = reply_to_move(self.instance, tuple(self.messages), move, result, self.np_random)
         if not isinstance(result, MoveResult):
             raise TypeError(f"a move must produce a MoveResult, got {type(result).__name__}")
+        if result.to_user and self._note_reply is not None:
+            self._note_reply(self.instance, move, result, self.episode_state)
         details = {"name": move.name, "argument": move.argument, "source": result.source, **result.details}
-        return self._side_step(result.text, -float(result.cost), result.end_episode, "move", details)
+        return self._side_step(result.text, 0.0 - float(result.cost), result.end_episode, "move", details)
 
     def _side_step(
         self, text: str, reward: float, terminated: bool, key: str, details: dict[str, Any]
@@ -322,6 +332,8 @@ class FeedbackEnv(gym.Env[str, str]):
             key: details,
             "messages": self._messages_copy(),
         }
+        if self._episode_info is not None:
+            info["episode"] = self._episode_info(self.instance, self.episode_state)
         return observation, reward, terminated, truncated, info
 
     def _judge(self, action: str) -> Verdict:
@@ -395,6 +407,14 @@ def _make_task(task: str | Task, task_kwargs: dict[str, Any]) -> Task:
         return task_cls(**task_kwargs)
     except TypeError as error:
         raise ValueError(f"bad argument for task {task!r}: {error}") from error
+
+
+def _task_default_simulator(task: Task, kind: str) -> str | None:
+    """The task's own simulator for ``kind`` (its ``default_simulator``), or None for the per-kind default."""
+    name = getattr(task, "default_simulator", None)
+    if name is None or kind not in getattr(get_simulator(name), "kinds", ()):
+        return None
+    return name
 
 
 def _make_simulator(

@@ -21,6 +21,14 @@ ENVS: dict[str, tuple[str, dict]] = {
     # --- code ---
     "fbenv/HumanEval-v0": ("code", {"task": "humaneval"}),
     "fbenv/CodeFile-v0": ("code", {"task": "code_file"}),
+    # --- conversation: the user is the environment (asking takes turns, so episodes are longer) ---
+    "fbenv/Recommend-v0": ("conversation", {"task": "recommend", "max_turns": 15}),
+    "fbenv/Clarify-v0": ("conversation", {"task": "clarify", "max_turns": 15}),
+    "fbenv/Teach-v0": ("conversation", {"task": "teach", "max_turns": 15}),
+    # --- search (more turns: a question of several hops takes a search or an open per hop) ---
+    "fbenv/Search-v0": ("search", {"task": "search", "max_turns": 10}),
+    "fbenv/SearchAmbiguous-v0": ("search", {"task": "search", "ambiguous": True, "max_turns": 10}),
+    "fbenv/SearchFile-v0": ("search", {"task": "search_file", "max_turns": 10}),
 }
 
 

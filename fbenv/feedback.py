@@ -103,6 +103,12 @@ class Verdict:
         solution: a full worked solution in words, when the task has one.
         diagnostics: further notes from the checker (e.g. "answer is larger than the reference").
         unit: what one step is, for critics' wording ("step" for math lines, "test" for code).
+        details: JSON-able facts a simulated user voices (conversation tasks: which requirement an
+            attempt violates, in the user's words; see ``docs/conversation.md``). Not part of equality.
+        remarks: the task's own words for critics, each paired with the lowest hint level (1-4) at
+            which a critic may say it. The task vouches that remarks below level 3 do not reveal the
+            reference (search tasks: the user's comment on a wrong answer, "that is the founder, I
+            asked about the current chief executive").
     """
 
     correct: bool
@@ -115,6 +121,8 @@ class Verdict:
     solution: str | None = None
     diagnostics: tuple[str, ...] = ()
     unit: str = "step"
+    details: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    remarks: tuple[tuple[int, str], ...] = ()
 
     @property
     def first_wrong_step(self) -> StepCheck | None:
@@ -143,6 +151,9 @@ class Feedback:
         source: the registered name of the simulator that produced it.
         usage: what producing it cost, for LLM-backed simulators (tokens, latency, whether the
             reference leaked into the text); not part of equality, since timings vary run to run.
+        signal: what the user's message *does*, for research (``implicit`` feedback: ``"thanks"``,
+            ``"follow-up"``, ``"reformulation"``, ``"repeat"``, ``"clarification"``, ``"leaving"``;
+            any kind: ``"leaving"``); kept in ``info``, never shown to the agent. None for critics.
     """
 
     kind: str
@@ -153,6 +164,7 @@ class Feedback:
     end_episode: bool = False
     source: str = ""
     usage: dict[str, Any] = field(default_factory=dict, compare=False)
+    signal: str | None = None
 
     @property
     def value(self) -> float | None:

@@ -24,14 +24,18 @@ SIMULATORS.register("misleading-critic", "fbenv.simulators.judge:MisleadingCriti
 SIMULATORS.register("malicious-critic", "fbenv.simulators.judge:MaliciousCritic")
 SIMULATORS.register("llm-critic", "fbenv.simulators.llm_critic:LLMCritic")
 SIMULATORS.register("llm-user", "fbenv.simulators.llm_critic:LLMUser")
+SIMULATORS.register("persona-user", "fbenv.simulators.user:PersonaUser")
+SIMULATORS.register("llm-persona-user", "fbenv.simulators.llm_user:LLMPersonaUser")
 
-#: The rule-based simulator each feedback kind uses unless ``simulator=`` names another.
+#: The rule-based simulator each feedback kind uses unless ``simulator=`` names another (a task's own
+#: ``default_simulator`` comes first: conversation tasks use their persona user for every kind).
 DEFAULTS: dict[str, str] = {
     "none": "silent",
     "unary": "try-again",
     "binary": "outcome",
     "text": "critic",
     "process": "step-labels",
+    "implicit": "persona-user",
 }
 
 

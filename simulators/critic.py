@@ -11,7 +11,9 @@ level the critique adds                                            reveals the a
 ====  ============================================================  ==================
 
 Levels 0-2 are built only from fixed phrases and ordinal *words* ("your third step"), never from
-numbers or the agent's own text, so they cannot carry the reference answer. ``oracle-critic`` is
+numbers or the agent's own text, so they cannot carry the reference answer. A task may add its own
+words per level (``Verdict.remarks``, e.g. a search user's "that is the founder, I asked about the
+current chief executive"); it vouches that those below level 3 do not carry the reference either. ``oracle-critic`` is
 the same critic at level 3 by default: targeted feedback from near-complete ground truth, as in
 Feedback Friction.
 """
@@ -40,6 +42,7 @@ def critique(verdict: Verdict, hint_level: int) -> str:
             f"Problem with the form: {verdict.form_error}." if verdict.form_error
             else "The reply is well-formed, but the answer is wrong."
         )
+        parts.extend(_remarks(verdict, 1))
     wrong = verdict.first_wrong_step
     if hint_level >= 2:
         if wrong is not None and verdict.unit == "step":
@@ -49,6 +52,7 @@ def critique(verdict: Verdict, hint_level: int) -> str:
                          f"{wrong.message}.")
         elif verdict.steps:
             parts.append("Every step you wrote checks out; the mistake comes after them.")
+        parts.extend(_remarks(verdict, 2))
     if hint_level >= 3:
         if wrong is not None and wrong.expected and verdict.unit == "step":
             parts.append(f"That step should be: {wrong.expected}")
@@ -57,9 +61,16 @@ def critique(verdict: Verdict, hint_level: int) -> str:
         elif not verdict.steps and verdict.expected_steps:
             parts.append(f"Start with: {verdict.expected_steps[0]}")
         parts.extend(f"Note: {note}." for note in verdict.diagnostics)
+        parts.extend(_remarks(verdict, 3))
     if hint_level >= 4:
         parts.append(f"Worked solution:\n{verdict.solution or 'Answer: ' + verdict.reference}")
+        parts.extend(_remarks(verdict, 4))
     return "\n".join(parts)
+
+
+def _remarks(verdict: Verdict, level: int) -> list[str]:
+    """The task's remarks for exactly this hint level (see :attr:`fbenv.feedback.Verdict.remarks`)."""
+    return [text for at, text in verdict.remarks if at == level] if verdict.remarks else []
 
 
 class Critic(Simulator):

@@ -14,10 +14,11 @@ so many envs share one model and their concurrent calls (``gym.make_vec``) becom
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import re
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any, ClassVar
 
 import numpy as np
@@ -56,6 +57,26 @@ def shared_backend(spec: str) -> Backend:
         return backend
 
 
+@contextlib.contextmanager
+def serving(spec: str, backend: Backend) -> Iterator[None]:
+    """Serve ``spec`` from ``backend`` while the block runs, then put back what served it before.
+
+    Leaderboard replay (:mod:`fbenv.leaderboard.replay`) gives model-backed simulators a backend that
+    says the words a bundle recorded, so everything else they decide is recomputed and no model runs.
+    """
+    with _BACKENDS_LOCK:
+        before = _BACKENDS.get(spec)
+        _BACKENDS[spec] = backend
+    try:
+        yield
+    finally:
+        with _BACKENDS_LOCK:
+            if before is None:
+                _BACKENDS.pop(spec, None)
+            else:
+                _BACKENDS[spec] = before
+
+
 def leakage(feedback_text: str, reference: str) -> bool:
     """Whether ``reference`` appears in ``feedback_text`` as a standalone token.
 
@@ -78,6 +99,48 @@ def leakage(feedback_text: str, reference: str) -> bool:
         if re.search(pattern, text):
             return True
     return False
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelVoice:
+    """A model that writes a simulator's words: a shared backend and its decoding settings, checked.
+
+    Args:
+        owner: the simulator's name, for error messages.
+        backend: the backend spec (see :func:`fbenv.backends.make_backend`).
+        max_tokens: the reply's length limit in tokens.
+        temperature: 0 for greedy decoding; above 0 the sampling seed is drawn from the env's ``rng``.
+    """
+
+    owner: str
+    spec: str
+    max_tokens: int
+    temperature: float
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.spec, str) or not self.spec:
+            raise ValueError(f"{self.owner} needs backend=SPEC in simulator_kwargs, e.g. "
+                             "{'backend': 'hf:/path/to/model'}")
+        if isinstance(self.max_tokens, bool) or not isinstance(self.max_tokens, int) or self.max_tokens < 1:
+            raise ValueError(f"max_tokens must be a positive int, got {self.max_tokens!r}")
+        if isinstance(self.temperature, bool) or not isinstance(self.temperature, (int, float)) or self.temperature < 0:
+            raise ValueError(f"temperature must be a number >= 0, got {self.temperature!r}")
+
+    @property
+    def backend(self) -> Backend:
+        """The process-wide backend for this spec."""
+        return shared_backend(self.spec)
+
+    def say(self, messages: Sequence[dict[str, str]], rng: np.random.Generator) -> tuple[str, dict[str, Any]]:
+        """The model's reply to ``messages`` (stripped) and what it cost (backend, tokens, latency)."""
+        # Greedy decoding ignores the seed; draw one only when sampling, so rng use matches the decoding.
+        seed = int(rng.integers(2**31)) if self.temperature > 0 else 0
+        request = GenerationRequest(tuple(messages), max_tokens=self.max_tokens, temperature=float(self.temperature),
+                                    seed=seed)
+        generation = self.backend.generate([request])[0]
+        return generation.text.strip(), {"backend": self.spec, "prompt_tokens": generation.prompt_tokens,
+                                         "completion_tokens": generation.completion_tokens,
+                                         "latency_s": generation.latency_s}
 
 
 def _as_number(text: str) -> float | None:
@@ -103,6 +166,7 @@ def critic_messages(
         facts.append(f"First wrong {verdict.unit} (number {wrong.index + 1}): {wrong.text.strip()!r}"
                      + (f": {wrong.message}" if wrong.message else ""))
     facts.extend(f"Checker's note: {note}" for note in verdict.diagnostics)
+    facts.extend(f"Checker's note: {text}" for _level, text in verdict.remarks)
     user = (f"Problem:\n{instance.prompt}\n\nStudent's latest reply:\n{reply}\n\nGround truth:\n"
             + "\n".join(f"- {fact}" for fact in facts)
             + "\n\n" + closing)
@@ -139,36 +203,18 @@ class LLMCritic(Simulator):
         system_prompt: str | None = None,
     ) -> None:
         super().__init__(kind)
-        if not isinstance(backend, str) or not backend:
-            raise ValueError("llm-critic needs backend=SPEC in simulator_kwargs, e.g. {'backend': 'hf:/path/to/model'}")
-        if isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or max_tokens < 1:
-            raise ValueError(f"max_tokens must be a positive int, got {max_tokens!r}")
-        if isinstance(temperature, bool) or not isinstance(temperature, (int, float)) or temperature < 0:
-            raise ValueError(f"temperature must be a number >= 0, got {temperature!r}")
-        self.spec = backend
-        self.max_tokens = max_tokens
-        self.temperature = float(temperature)
+        self.model = ModelVoice(self.name, backend, max_tokens, temperature)  # type: ignore[arg-type]
+        self.spec, self.max_tokens, self.temperature = backend, max_tokens, float(temperature)
         self.system_prompt = self.default_system_prompt if system_prompt is None else system_prompt
-        self.backend = shared_backend(backend)
+        self.backend = self.model.backend
 
     def respond(
         self, instance: Instance, transcript: Sequence[Message], verdict: Verdict, rng: np.random.Generator
     ) -> Feedback:
         """See :meth:`fbenv.simulators.base.Simulator.respond`."""
         reply = str(transcript[-1]["content"]) if transcript else ""
-        # Greedy decoding ignores the seed; draw one only when sampling, so rng use matches the decoding.
-        seed = int(rng.integers(2**31)) if self.temperature > 0 else 0
-        request = GenerationRequest(critic_messages(instance, reply, verdict, self.system_prompt, self.closing),
-                                    max_tokens=self.max_tokens, temperature=self.temperature, seed=seed)
-        generation = self.backend.generate([request])[0]
-        text = generation.text.strip()
-        usage: dict[str, Any] = {
-            "backend": self.spec,
-            "prompt_tokens": generation.prompt_tokens,
-            "completion_tokens": generation.completion_tokens,
-            "latency_s": generation.latency_s,
-            "leaked": leakage(text, verdict.reference),
-        }
+        text, usage = self.model.say(critic_messages(instance, reply, verdict, self.system_prompt, self.closing), rng)
+        usage["leaked"] = leakage(text, verdict.reference)
         if _HAS_USAGE:
             return self.make_feedback(text, verdict.correct, usage=usage)
         return self.make_feedback(text, verdict.correct)

@@ -37,7 +37,7 @@ import numpy as np
 
 from fbenv.feedback import Feedback, Verdict
 from fbenv.simulators.base import Message, Simulator
-from fbenv.tasks.base import Instance
+from fbenv.tasks.base import Instance, Move, MoveResult
 
 _CONFIDENT = re.compile(
     r"\b(definitely|certainly|clearly|obviously|undoubtedly|without (a )?doubt|i am (100% )?(sure|certain)|"
@@ -66,6 +66,12 @@ class NoiseWrapper(Simulator):
         reset = getattr(self.inner, "reset", None)
         if callable(reset):
             reset()
+
+    def reply_to_move(self, instance: Instance, transcript: Sequence[Message], move: Move, result: MoveResult,
+                      rng: np.random.Generator) -> MoveResult:
+        """Answers to moves come from the inner simulated user undistorted: noise is about feedback on answers."""
+        reply = getattr(self.inner, "reply_to_move", None)
+        return result if reply is None else reply(instance, transcript, move, result, rng)
 
     def passthrough(self, instance: Instance, transcript: Sequence[Message], verdict: Verdict,
                     rng: np.random.Generator) -> Feedback:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import sys
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -11,6 +14,23 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent / "backends"))
 
 from server_process import start_server
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Keep indexes the tests build (search envs) out of the user's cache: a fresh FBENV_HOME per run.
+
+    Set here, before collection, because some test modules build envs at import time.
+    """
+    if "FBENV_HOME" not in os.environ:
+        config._fbenv_home = os.environ["FBENV_HOME"] = tempfile.mkdtemp(prefix="fbenv-tests-")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Remove the FBENV_HOME that :func:`pytest_configure` made."""
+    home = getattr(config, "_fbenv_home", None)
+    if home is not None:
+        shutil.rmtree(home, ignore_errors=True)
+        del os.environ["FBENV_HOME"]
 
 
 @pytest.fixture

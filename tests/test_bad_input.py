@@ -10,10 +10,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import fbenv
-from fbenv.feedback import KINDS
 
 ENVS = {(env_id, kind): gym.make(env_id, feedback=kind, max_turns=10**6)
-        for env_id in fbenv.ENVS for kind in KINDS if kind != "implicit"}
+        for env_id in fbenv.ENVS for kind in gym.make(env_id).metadata["feedback_kinds"]}
 
 ODD = [
     "",

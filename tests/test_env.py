@@ -9,6 +9,7 @@ import fbenv  # noqa: F401
 from fbenv.env import FeedbackEnv
 from fbenv.feedback import Feedback, Verdict
 from fbenv.simulators.base import Simulator
+from fbenv.tasks.arithmetic import ArithmeticTask
 
 WRONG = "Answer: -987654321"
 
@@ -173,7 +174,8 @@ class Verbose(Simulator):
     ("kwargs", "message"),
     [
         ({"feedback": "loud"}, "unknown feedback kind 'loud'"),
-        ({"feedback": "implicit"}, "supports feedback"),
+        ({"feedback": "implicit"}, "not 'implicit'; implicit feedback is a user's next message, so it needs a "
+                                   "conversation task"),
         ({"difficulty": 9}, "difficulty must be one of"),
         ({"difficulty": "hard"}, "difficulty must be one of"),
         ({"problems": "geometry"}, "problems must be one of"),
@@ -219,3 +221,17 @@ def test_terminate_on_feedback_lets_a_right_answer_called_wrong_go_on() -> None:
     assert not info["verdict"].correct and info["feedback"].label is True and terminated
     with pytest.raises(ValueError, match="terminate_on"):
         gym.make("fbenv/Math-v0", terminate_on="label")
+
+
+class OwnUserTask(ArithmeticTask):
+    """A task that names its own simulator, as conversation tasks name their persona user."""
+
+    default_simulator = "outcome"
+
+
+def test_a_tasks_default_simulator_wins_for_the_kinds_it_gives_and_simulator_overrides_it() -> None:
+    own = FeedbackEnv(task=OwnUserTask(), feedback="binary")
+    assert type(own.simulator).__name__ == "Outcome"
+    assert FeedbackEnv(task=OwnUserTask(), feedback="text").simulator.name == "critic"  # outcome gives no text
+    assert FeedbackEnv(task=OwnUserTask(), feedback="binary", simulator="judge").simulator.name == "judge"
+    assert FeedbackEnv(task="arithmetic", feedback="binary").simulator.name == "outcome"

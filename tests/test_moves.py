@@ -42,6 +42,9 @@ class LookupTask(Task):
         state["looks"] += 1
         return MoveResult(f"secret: {instance.reference}", {"looks": state["looks"]}, cost=0.25)
 
+    def note_reply(self, instance: Instance, move: Move, result: MoveResult, state: Any) -> None:
+        state.setdefault("heard", []).append(result.text)
+
     def check_episode(self, instance: Instance, reply: str, state: Any) -> Verdict:
         correct = reply.strip() == instance.reference
         return Verdict(correct, float(correct), reply.strip(), instance.reference,
@@ -100,3 +103,11 @@ def test_plain_simulator_shows_the_tasks_own_text() -> None:
     env.reset(seed=0)
     obs, *_ = env.step("ask")
     assert obs == "I don't know"
+
+
+def test_the_task_hears_what_the_user_finally_said_to_a_move_and_only_to_user_moves() -> None:
+    env = make(simulator="tests.test_moves:VoicingOutcome")
+    env.reset(seed=0)
+    env.step("look")
+    env.step("ask")
+    assert env.episode_state["heard"] == ["(user) I don't know"]

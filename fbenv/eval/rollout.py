@@ -26,6 +26,7 @@ import gymnasium as gym
 
 import fbenv
 from fbenv.agents.base import Agent, Turn
+from fbenv.eval.records import step_record
 
 #: Who produced a message: the agent, the env's task (prompt), a simulated user or critic, a tool.
 SOURCES = ("agent", "env", "user", "tool")
@@ -184,43 +185,11 @@ def _ahead(pair: tuple[gym.Env, str]) -> None:
 def _step(episode: _Running, reply: str) -> bool:
     """Step one env with the agent's reply; record it; True when the episode ended."""
     observation, reward, terminated, truncated, info = episode.env.step(reply)
-    verdict, feedback = info.get("verdict"), info.get("feedback")
-    if "tool" in info:
-        kind, source = "tool", "tool"
-    elif "move" in info:
-        kind, source = "move", info["move"].get("source", "tool")
-    else:
-        kind, source = "answer", "user"
+    step, source = step_record(reward, terminated, truncated, info, len(episode.steps) + 1)
     episode.messages.append({"role": "assistant", "content": reply, "source": "agent"})
     episode.messages.append({"role": "user", "content": observation, "source": source})
-    step: dict[str, Any] = {
-        "turn": info.get("turn", len(episode.steps) + 1),
-        "kind": kind,
-        "reward": float(reward),
-        "terminated": bool(terminated),
-        "truncated": bool(truncated),
-        "repeated": bool(info.get("repeated", False)),
-        "verdict": verdict.to_dict() if verdict is not None else None,
-        "feedback": _feedback_dict(feedback),
-    }
-    if kind == "tool":
-        step["tool"] = _jsonable(info["tool"])
-    elif kind == "move":
-        step["move"] = _jsonable(info["move"])
     episode.steps.append(step)
     return bool(terminated or truncated)
-
-
-def _feedback_dict(feedback: Any) -> dict[str, Any] | None:
-    if feedback is None:
-        return None
-    data = feedback.to_dict()
-    data.pop("usage", None)  # timings and token counts differ run to run; kept out of the replayable record
-    return data
-
-
-def _jsonable(value: Any) -> Any:
-    return json.loads(json.dumps(value, default=str))
 
 
 def episode_record(episode: _Running, agent_name: str) -> dict[str, Any]:

@@ -43,6 +43,8 @@ class EvalConfig:
         concurrency: envs in flight at once (the agent's largest batch).
         ray: run across a Ray cluster (a local one unless ``RAY_ADDRESS`` is set).
         ray_workers: Ray workers (each runs its own agent and envs).
+        suite: for a leaderboard suite run, the suite's name, version and hash; the suite's plan
+            then replaces envs, feedback, episodes and seed (see :mod:`fbenv.leaderboard.suites`).
     """
 
     envs: list[str]
@@ -56,11 +58,15 @@ class EvalConfig:
     concurrency: int = 32
     ray: bool = False
     ray_workers: int = 2
+    suite: dict[str, Any] | None = None
 
     def identity(self) -> dict[str, Any]:
         """What makes results comparable: a directory only ever holds one identity's episodes."""
-        return {"agent": self.agent, "max_turns": self.max_turns, "env_kwargs": self.env_kwargs,
-                "fbenv_version": fbenv.__version__}
+        identity = {"agent": self.agent, "max_turns": self.max_turns, "env_kwargs": self.env_kwargs,
+                    "fbenv_version": fbenv.__version__}
+        if self.suite is not None:
+            identity["suite"] = self.suite
+        return identity
 
 
 def resolve_env(name: str) -> str:
@@ -109,9 +115,13 @@ def run_eval(
     progress: bool = True,
     on_record: Callable[[dict[str, Any]], None] | None = None,
     stats: RolloutStats | None = None,
+    specs: list[EpisodeSpec] | None = None,
 ) -> list[dict[str, Any]]:
-    """Run (or resume) ``config``; write results, summary and plot; return the summary rows."""
-    specs = plan(config)
+    """Run (or resume) ``config``; write results, summary and plot; return the summary rows.
+
+    ``specs`` replaces :func:`plan`'s episodes (a leaderboard suite's plan).
+    """
+    specs = plan(config) if specs is None else specs
     out = Path(config.out)
     with ResultsWriter(out, config.identity()) as writer:
         todo = [spec for spec in specs if spec.key not in writer.done]

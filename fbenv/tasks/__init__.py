@@ -15,6 +15,11 @@ TASKS.register("reasoning_gym", "fbenv.tasks.reasoning_gym:ReasoningGymTask")
 TASKS.register("math_file", "fbenv.tasks.math_file:MathFileTask")
 TASKS.register("humaneval", "fbenv.tasks.humaneval:HumanEvalTask")
 TASKS.register("code_file", "fbenv.tasks.code_file:CodeFileTask")
+TASKS.register("recommend", "fbenv.tasks.recommend:RecommendTask")
+TASKS.register("clarify", "fbenv.tasks.clarify:ClarifyTask")
+TASKS.register("teach", "fbenv.tasks.teach:TeachTask")
+TASKS.register("search", "fbenv.tasks.search_task:SearchTask")
+TASKS.register("search_file", "fbenv.tasks.search_file:SearchFileTask")
 
 
 def get_task(name: str) -> type[Task]:

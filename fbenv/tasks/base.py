@@ -9,8 +9,11 @@ Tasks whose episodes are more than answer-and-feedback (search a corpus, open a 
 user a question) declare *moves*: :meth:`Task.parse_move` tells a move from an answer,
 :meth:`Task.play_move` plays it against per-episode state from :meth:`Task.new_episode`, and
 :meth:`Task.check_episode` judges the final answer with that state (e.g. which queries found a
-supporting document). A move's result is the next observation; it carries no verdict and no
-feedback, so the feedback kinds keep their meaning (they speak only about answers).
+supporting document), and :meth:`Task.episode_info` may report it in ``info["episode"]``. A move's
+result is the next observation; it carries no verdict and no feedback, so the feedback kinds keep
+their meaning (they speak only about answers). When a simulated user voices a move's result in its
+own way (a partial answer, a slip of the tongue), :meth:`Task.note_reply` tells the task what was
+actually said, so its episode state stays true.
 """
 
 from __future__ import annotations
@@ -102,6 +105,9 @@ class Task(ABC):
     feedback_kinds: ClassVar[tuple[str, ...]] = ("none", "unary", "binary", "text", "process")
     #: Tools the agent may call by default (``tools=`` on the env overrides).
     default_tools: ClassVar[tuple[str, ...]] = ()
+    #: The simulator used for every feedback kind it gives when ``simulator=`` names none, before the
+    #: per-kind defaults: conversation tasks name their simulated user here (the user *is* the env).
+    default_simulator: ClassVar[str | None] = None
 
     @property
     def name(self) -> str:
@@ -133,9 +139,19 @@ class Task(ABC):
         """Play ``move`` (updating ``state``); randomness only from ``rng``; must not raise on hostile text."""
         raise NotImplementedError(f"task {self.name!r} parses moves but does not play them")
 
+    def note_reply(self, instance: Instance, move: Move, result: MoveResult, state: Any) -> None:  # noqa: B027
+        """What the user finally said in answer to ``move`` (after a simulator voiced it); the default ignores it."""
+
     def check_episode(self, instance: Instance, reply: str, state: Any) -> Verdict:
         """Judge the final answer knowing the episode so far; the default ignores the state."""
         return self.check(instance, reply)
+
+    def episode_info(self, instance: Instance, state: Any) -> dict[str, Any] | None:
+        """JSON-able facts about the episode so far (searches used, documents found) for ``info["episode"]``.
+
+        The env adds the key on every step only for tasks that override this.
+        """
+        return None
 
     def close(self) -> None:  # noqa: B027  (optional hook, not abstract)
         """Release resources (processes, files); the default holds none."""

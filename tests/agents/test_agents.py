@@ -100,3 +100,19 @@ def test_openai_spec_agent_talks_to_a_real_server(openai_server) -> None:
     url = openai_server("--reply", "Answer: 17")
     agent = make_agent(f"openai:tiny@{url}")
     assert agent.act([Turn(({"role": "user", "content": "3 * 4 + 5?"},))] * 2) == ["Answer: 17", "Answer: 17"]
+
+
+@pytest.mark.slow
+def test_hf_agent_runs_episodes_through_the_real_backend() -> None:
+    from tiny_llm import tiny_model_dir
+
+    from fbenv.eval import EpisodeSpec, RolloutStats, rollout
+
+    agent = make_agent("hf:" + tiny_model_dir())
+    agent.max_tokens = 16
+    stats = RolloutStats()
+    specs = [EpisodeSpec("fbenv/Math-v0", {"feedback": "binary", "max_turns": 2}, seed, "binary") for seed in range(3)]
+    records = list(rollout(agent, specs, concurrency=3, stats=stats))
+    assert len(records) == 3 and stats.agent_batch_sizes[0] == 3
+    assert all(m["source"] == "agent" and isinstance(m["content"], str)
+               for r in records for m in r["messages"][1::2])

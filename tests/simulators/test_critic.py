@@ -100,3 +100,21 @@ def test_oracle_critic_defaults_to_level_three() -> None:
     obs, *_ = env.step("Answer: 0")
     assert "Start with:" in obs or "That step should be" in obs
     assert env.unwrapped.simulator.hint_level == 3
+
+
+def test_task_remarks_show_from_their_own_hint_level_on() -> None:
+    from fbenv.feedback import Verdict
+    from fbenv.simulators.critic import critique
+
+    verdict = Verdict(False, 0.0, "x", "y", remarks=((1, "at one"), (2, "at two"), (3, "at three"), (4, "at four")))
+    for level in range(5):
+        text = critique(verdict, level)
+        assert [f"at {word}" in text for word in ("one", "two", "three", "four")] == [n <= level for n in (1, 2, 3, 4)]
+    assert critique(Verdict(True, 1.0, "y", "y", remarks=((1, "at one"),)), 4) == "Correct."
+
+
+def test_tasks_without_episode_facts_add_no_info_key() -> None:
+    env = gym.make("fbenv/Math-v0", feedback="binary")
+    env.reset(seed=0)
+    *_, info = env.step("Answer: 1")
+    assert "episode" not in info

@@ -151,3 +151,14 @@ def test_noisy_envs_pass_check_env_and_round_trip_their_spec(env_id: str) -> Non
 def test_bad_noise_settings_raise_value_errors(noise, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         gym.make("fbenv/Math-v0", feedback="binary", noise=noise)
+
+
+def test_a_noisy_simulated_user_still_answers_questions_in_person() -> None:
+    env = gym.make("fbenv/Clarify-v0", feedback="binary", noise={"flip": 1.0},
+                   simulator_kwargs={"persona": {"verbosity": "terse", "cooperativeness": 1.0, "consistency": 1.0}})
+    env.reset(seed=0)
+    slot = env.unwrapped.instance.data["slots"][0]
+    obs, *_, info = env.step(f"ASK: {slot.label}?")
+    assert obs == slot.short and info["move"]["signal"] == "answer"  # the persona voiced it: terse
+    obs, *_, info = env.step("ANSWER: nothing")
+    assert info["feedback"].label is True and not info["verdict"].correct  # the feedback flipped, the truth did not

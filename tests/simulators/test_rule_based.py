@@ -6,6 +6,7 @@ import gymnasium as gym
 import pytest
 
 import fbenv  # noqa: F401
+from fbenv.feedback import KINDS
 from fbenv.simulators import DEFAULTS, SIMULATORS, get_simulator
 from fbenv.simulators.try_again import NUDGE_POOL
 
@@ -16,8 +17,8 @@ def step(kind: str, reply: str, seed: int = 0, **kwargs):
     return env, env.step(reply)
 
 
-def test_every_kind_of_the_core_has_a_registered_default() -> None:
-    assert set(DEFAULTS) == {"none", "unary", "binary", "text", "process"}
+def test_every_kind_has_a_registered_default() -> None:
+    assert set(DEFAULTS) == set(KINDS)
     for kind, name in DEFAULTS.items():
         assert kind in get_simulator(name).kinds
 
