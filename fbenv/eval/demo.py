@@ -16,7 +16,8 @@ from typing import Any
 import fbenv
 from fbenv.eval.metrics import summarize
 from fbenv.eval.results import read_records
-from fbenv.eval.runner import EvalConfig, markdown_table, print_table, run_eval
+from fbenv.eval.rollout import EpisodeSpec
+from fbenv.eval.runner import EvalConfig, markdown_table, plan, print_table, run_eval
 
 #: The env the demo shows for each family, in order of preference (the first registered one is used).
 FAMILY_ENVS: dict[str, tuple[str, ...]] = {
@@ -25,6 +26,9 @@ FAMILY_ENVS: dict[str, tuple[str, ...]] = {
     "search": ("fbenv/Search-v0",),
     "conversation": ("fbenv/Recommend-v0", "fbenv/Clarify-v0"),
 }
+#: Per-env kwargs for the demo: Math-v0 at difficulty 1, the level the tiny model is trained for (at the
+#: default level 2 it would rarely be right, and feedback could not show what it changes).
+ENV_KWARGS: dict[str, dict[str, Any]] = {"fbenv/Math-v0": {"difficulty": 1}}
 #: The agents the demo compares: the tiny model, two floors and the upper bound.
 AGENTS = ("tiny", "random", "fixed", "oracle")
 
@@ -76,8 +80,11 @@ def run_demo(config: DemoConfig, *, progress: bool = True, log: Any = print) -> 
         agent = f"tiny:{model}" if spec == "tiny" else spec
         directory = out / _safe(spec)
         log(f"evaluating {spec} on {', '.join(envs)} under every feedback kind ...")
-        run_eval(EvalConfig(envs=envs, feedback=["all"], agent=agent, episodes=config.episodes, seed=config.seed,
-                            out=str(directory), max_turns=config.max_turns), progress=progress)
+        eval_config = EvalConfig(envs=envs, feedback=["all"], agent=agent, episodes=config.episodes,
+                                 seed=config.seed, out=str(directory), max_turns=config.max_turns)
+        specs = [EpisodeSpec(s.env_id, {**ENV_KWARGS.get(s.env_id, {}), **s.kwargs}, s.seed, s.condition)
+                 for s in plan(eval_config)]
+        run_eval(eval_config, progress=progress, specs=specs)
         records += read_records(directory)
     rows = summarize(records)
     (out / "summary.json").write_text(json.dumps(rows, indent=2) + "\n")
