@@ -83,7 +83,8 @@ def make_agent(spec: str) -> Agent:
         from fbenv.agents.tiny_model import ensure_tiny_model
 
         path = ensure_tiny_model(spec[5:] or None)
-        return LLMAgent(f"hf:{path}", name="tiny")
+        # Its math replies are ~40 tokens; a cap of 128 keeps its (hopeless) code replies from costing minutes.
+        return LLMAgent(f"hf:{path}", name="tiny", max_tokens=128)
     scheme = spec.partition(":")[0]
     if scheme == "reflexion":
         from fbenv.agents.llm import ReflexionAgent

@@ -374,7 +374,7 @@ def build_parser() -> argparse.ArgumentParser:
         "feedback kind, prints the table, writes OUT/summary.md, OUT/success_by_turn.png and per-agent results.")
     demo_parser.add_argument("--out", default="fbenv-demo", metavar="DIR",
                              help="results directory (default: %(default)s)")
-    demo_parser.add_argument("--episodes", type=int, default=12, metavar="N",
+    demo_parser.add_argument("--episodes", type=int, default=8, metavar="N",
                              help="episodes per env x kind x agent (default: %(default)s)")
     demo_parser.add_argument("--max-turns", type=int, default=3, metavar="N", help="replies per episode")
     demo_parser.add_argument("--model", metavar="DIR", help="where the tiny model is (or is trained to)")

@@ -48,7 +48,7 @@ class DemoConfig:
     """
 
     out: str = "fbenv-demo"
-    episodes: int = 12
+    episodes: int = 8
     max_turns: int = 3
     agents: tuple[str, ...] = AGENTS
     envs: list[str] = field(default_factory=list)
