@@ -270,7 +270,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--eval-episodes", type=int, default=Recipe.eval_episodes,
                         help="held-out episodes per feedback kind (0: skip the measurement)")
     args = parser.parse_args(argv)
-    recipe = Recipe(seed=args.seed, steps=args.steps, demos=args.demos, eval_episodes=args.eval_episodes)
+    # A shorter run keeps the recipe's proportions: the last 30% of the steps on the model's own mistakes,
+    # from a number of fresh problems in step with the demonstrations.
+    own_steps = min(Recipe.own_steps, args.steps * Recipe.own_steps // Recipe.steps)
+    own_problems = min(Recipe.own_problems, max(8, args.demos * Recipe.own_problems // Recipe.demos))
+    recipe = Recipe(seed=args.seed, steps=args.steps, demos=args.demos, eval_episodes=args.eval_episodes,
+                    own_steps=own_steps, own_problems=own_problems)
     out = train_tiny_model(args.out, recipe, log=lambda line: print(line, flush=True))
     record = json.loads((out / RECIPE_FILE).read_text())
     print(json.dumps({k: record[k] for k in ("train_seconds", "total_seconds", "accuracy") if k in record},
