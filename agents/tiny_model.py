@@ -208,6 +208,7 @@ def _train_into(directory: Path, recipe: Recipe, log: Callable[[str], None]) -> 
         "final_loss": round(trainer.last_loss, 4),
         "train_seconds": round(train_s, 1),
         "torch": torch.__version__,
+        "transformers": _version("transformers"),
     }
     if recipe.eval_episodes:
         from fbenv.backends import make_backend
@@ -222,6 +223,12 @@ def _train_into(directory: Path, recipe: Recipe, log: Callable[[str], None]) -> 
         record["eval_seconds"] = round(time.perf_counter() - eval_start, 1)
     record["total_seconds"] = round(time.perf_counter() - start, 1)
     return record
+
+
+def _version(package: str) -> str:
+    from importlib.metadata import version
+
+    return version(package)
 
 
 def _share(examples: Sequence[Any], count: int, share: float, seed: int) -> list[Any]:
