@@ -1,12 +1,13 @@
 """Demonstrations for the tiny math model, made by the real ``fbenv/Math-v0`` env.
 
-A demonstration is a chat that ends with the assistant's correct solution. Most are one turn (the env's
-prompt, then ``instance.oracle_action``). The rest are retries, so that feedback can matter: one or two
-wrong attempts with a plausible slip (one step's result off by a little, the later steps computed
+A demonstration is a chat whose last assistant turn is the training target (the turns before it are
+context, never learnt). :func:`demonstrations` makes them from the env alone: most are one turn (the
+env's prompt, then ``instance.oracle_action``); the rest are retries, so that feedback can matter: one or
+two wrong attempts with a plausible slip (one step's result off by a little, the later steps computed
 consistently from the slipped value, or a miscopied final answer), each followed by the feedback the
 real env gives for it under ``text`` (at a seeded hint level), ``binary`` or ``unary`` feedback, then the
-correct solution. Only that last turn is a training target; the wrong attempts are context, never
-learned. No demonstration uses ``none`` feedback: an empty reply carries no information to learn from.
+correct solution. :func:`own_retries` makes retries from a model's own wrong answers instead, with the
+env's feedback on them, ``none`` included.
 
 Training problems come from the task seed ``TRAIN_TASK_SEED + seed`` (never 0, the problem set of a
 plain ``gym.make("fbenv/Math-v0")``), and the caller can exclude given prompts: the tiny-model recipe
@@ -35,6 +36,10 @@ TRAIN_TASK_SEED = 1_000
 HELD_OUT_EPISODES = 1_000
 #: Feedback kinds shown after a wrong attempt in retry demonstrations, with their weights.
 RETRY_KINDS = {"text": 0.5, "binary": 0.25, "unary": 0.25}
+#: Feedback kinds of the retries after the model's own mistakes. ``none`` is here, and only here: the
+#: model answers silence by restating its answer, so the gain under any other kind is what that
+#: feedback said, not the bare fact that the episode went on (which already tells that it was wrong).
+OWN_KINDS = {"text": 0.4, "binary": 0.2, "unary": 0.2, "none": 0.2}
 #: Text-feedback hint levels of retry demonstrations, with their weights (2 is the env's default).
 HINT_WEIGHTS = {0: 1, 1: 1, 2: 4, 3: 2, 4: 1}
 
@@ -95,7 +100,7 @@ def demonstrations(
     while len(demos) < count:
         index += 1
         difficulty = rng.choices(list(weights), list(weights.values()))[0]
-        kind, hint = _pick_feedback(rng) if rng.random() < retry_fraction else (None, None)
+        kind, hint = _pick_feedback(rng, RETRY_KINDS) if rng.random() < retry_fraction else (None, None)
         env = envs.get(difficulty, kind, hint)
         env.reset(options={"task_index": index})
         instance: Instance = env.unwrapped.instance  # type: ignore[attr-defined]
@@ -124,14 +129,18 @@ def own_retries(problems: Sequence[Demo], respond: Callable[[list[list[Message]]
 
     ``problems`` are first-try demonstrations from :func:`demonstrations` with the same ``seed``;
     ``respond`` is the model: a batch of chats in, one reply each out. Each problem gets a seeded
-    feedback kind (as in :func:`demonstrations`). The model answers all problems; each wrong answer is
-    stepped through the env and the model answers the feedback; if that is wrong too, it is stepped as
-    well. The demo is the exchange (one or two wrong answers with their feedback) and then the correct
-    solution. Training on these teaches the model to act on feedback about the mistakes it really makes,
-    including not repeating a wrong answer, which made-up slips cannot: it solves those problems anyway.
+    feedback kind from ``OWN_KINDS``. The model answers all problems; each wrong answer is stepped
+    through the env and the model answers the feedback; if that is wrong too, it is stepped as well. The
+    demo is the exchange (one or two wrong answers with their feedback) and then the correct solution.
+    Training on these teaches the model to act on feedback about the mistakes it really makes, including
+    not repeating a wrong answer, which made-up slips cannot: it solves those problems anyway.
+
+    Under ``none`` the env's reply is empty, and the demo restates the model's own answer (after one or
+    two silences): silence says nothing about the answer, so the model keeps it (see ``OWN_KINDS``).
     """
     rng = random.Random(f"fbenv-tiny-retries/{seed}/{problems[0].index if problems else 0}")
-    feedback = [_pick_feedback(rng) for _ in problems]
+    feedback = [_pick_feedback(rng, OWN_KINDS) for _ in problems]
+    restates = [1 + (rng.random() < 0.5) for _ in problems]  # silence once or twice before the restated answer
     envs = _Envs(seed)
 
     def replay(i: int, replies: Sequence[str]) -> tuple[list[Message], bool]:
@@ -145,20 +154,25 @@ def own_retries(problems: Sequence[Demo], respond: Callable[[list[list[Message]]
     first = respond([[{"role": "user", "content": p.prompt}] for p in problems])
     after_first = {i: replay(i, [reply]) for i, reply in enumerate(first)}
     wrong = [i for i, (_, correct) in after_first.items() if not correct]
-    second = dict(zip(wrong, respond([after_first[i][0] for i in wrong]), strict=True))
+    retry = [i for i in wrong if feedback[i][0] != "none"]
+    second = dict(zip(retry, respond([after_first[i][0] for i in retry]), strict=True))
     demos = []
     for i in wrong:
-        messages, correct = replay(i, [first[i], second[i]])
-        if correct:  # the model fixed it itself: the demo is its first exchange and the solution
-            messages = after_first[i][0]
-        solution = {"role": "assistant", "content": problems[i].messages[-1]["content"]}
-        demos.append(Demo((*messages, solution), problems[i].difficulty, problems[i].index, *feedback[i]))
+        solution = problems[i].messages[-1]["content"]
+        if i not in second:  # silence: restate
+            messages, solution = replay(i, [first[i]] * restates[i])[0], first[i]
+        else:
+            messages, correct = replay(i, [first[i], second[i]])
+            if correct:  # the model fixed it itself: the demo is its first exchange and the solution
+                messages = after_first[i][0]
+        demos.append(Demo((*messages, {"role": "assistant", "content": solution}), problems[i].difficulty,
+                          problems[i].index, *feedback[i]))
     envs.close()
     return demos
 
 
-def _pick_feedback(rng: random.Random) -> tuple[str, int | None]:
-    kind = rng.choices(list(RETRY_KINDS), list(RETRY_KINDS.values()))[0]
+def _pick_feedback(rng: random.Random, kinds: dict[str, float]) -> tuple[str, int | None]:
+    kind = rng.choices(list(kinds), list(kinds.values()))[0]
     return kind, rng.choices(list(HINT_WEIGHTS), list(HINT_WEIGHTS.values()))[0] if kind == "text" else None
 
 

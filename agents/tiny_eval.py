@@ -83,3 +83,36 @@ def measure(
         "within": within,
         "prompts": [messages[(kinds[0], i)][0]["content"] for i in range(episodes)],
     }
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m fbenv.agents.tiny_eval PATH [options]``: measure a model directory, print JSON."""
+    import argparse
+    import json
+
+    from fbenv.backends import make_backend
+
+    parser = argparse.ArgumentParser(prog="python -m fbenv.agents.tiny_eval", description=main.__doc__)
+    parser.add_argument("path", help="a model directory (loaded as hf:PATH)")
+    parser.add_argument("--episodes", type=int, default=100)
+    parser.add_argument("--seed", type=int, default=0, help="episode i is reset(seed=seed + i)")
+    parser.add_argument("--difficulty", type=int, default=1)
+    parser.add_argument("--max-turns", type=int, default=3)
+    parser.add_argument("--kinds", default=",".join(KINDS), help="comma-separated feedback kinds")
+    parser.add_argument("--hint-level", type=int, default=None, help="text critic's level (the env's default: 2)")
+    parser.add_argument("--temperature", type=float, default=0.0)
+    parser.add_argument("--threads", type=int, default=1, help="torch threads (1 is fastest on a shared CPU)")
+    args = parser.parse_args(argv)
+    import torch
+
+    torch.set_num_threads(args.threads)
+    result = measure(make_backend(f"hf:{args.path}"), episodes=args.episodes, difficulty=args.difficulty,
+                     kinds=args.kinds.split(","), max_turns=args.max_turns, seed=args.seed,
+                     temperature=args.temperature, hint_level=args.hint_level)
+    result.pop("prompts")
+    print(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

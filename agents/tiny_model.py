@@ -72,19 +72,19 @@ class Recipe:
     """Share of demonstrations that retry after a wrong attempt and the env's feedback."""
     vocab_size: int = 1024
     """BPE vocabulary, the special tokens included."""
-    hidden_size: int = 192
+    hidden_size: int = 128
     layers: int = 4
-    heads: int = 6
-    intermediate_size: int = 512
-    steps: int = 1000
+    heads: int = 4
+    intermediate_size: int = 384
+    steps: int = 1200
     """Optimizer steps in all."""
-    own_steps: int = 300
+    own_steps: int = 400
     """The last steps, which train on retries after the model's own mistakes mixed with demonstrations."""
     own_rounds: int = 2
     """The own-mistake steps are split in this many rounds, each on the mistakes of the model as it is then."""
-    own_problems: int = 3000
+    own_problems: int = 2000
     """Fresh training problems the model answers in each round; its wrong answers become retries."""
-    own_share: float = 0.5
+    own_share: float = 0.8
     """Share of the retries after the model's own mistakes in the batches of those steps."""
     batch_size: int = 32
     lr: float = 1e-3
@@ -144,6 +144,9 @@ def train_tiny_model(out: str | Path, recipe: Recipe, *, log: Callable[[str], No
     out.parent.mkdir(parents=True, exist_ok=True)
     _remove_stale_temporaries(out)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-{os.getpid()}-", dir=out.parent))
+    umask = os.umask(0)
+    os.umask(umask)
+    tmp.chmod(0o777 & ~umask)  # mkdtemp makes it private; the checkpoint gets the usual permissions
     try:
         record = _train_into(tmp, recipe, log or (lambda _: None))
         (tmp / RECIPE_FILE).write_text(json.dumps(record, indent=2) + "\n")
@@ -182,9 +185,11 @@ def _train_into(directory: Path, recipe: Recipe, log: Callable[[str], None]) -> 
             start_index = problems[-1].index + 1
             fresh = own_retries(problems, lambda chats: greedy_replies(model, tokenizer, chats), seed=recipe.seed)
             own += fresh
+            again = sum(d.feedback != "none" and len(d.messages) == 6 for d in fresh)
             log(f"own mistakes, round {round_ + 1}: {len(fresh)} of {len(problems)} fresh problems answered wrong, "
-                f"{sum(len(d.messages) == 6 for d in fresh)} of them twice")
+                f"{again} of them wrong again after the feedback")
             mixed = encode_demos(tokenizer, own) + _share(examples, len(own), recipe.own_share, recipe.seed + round_)
+            mixed = mixed or list(examples)  # a model that made no mistake goes on with the demonstrations
             steps = (recipe.steps - first) // recipe.own_rounds + (round_ < (recipe.steps - first) % recipe.own_rounds)
             trainer.run(batches(mixed, steps=steps, batch_size=recipe.batch_size, pad_id=tokenizer.pad_token_id,
                                 seed=f"fbenv-tiny-own-batches/{recipe.seed}/{round_}"))
@@ -203,6 +208,7 @@ def _train_into(directory: Path, recipe: Recipe, log: Callable[[str], None]) -> 
         "final_loss": round(trainer.last_loss, 4),
         "train_seconds": round(train_s, 1),
         "torch": torch.__version__,
+        "transformers": _version("transformers"),
     }
     if recipe.eval_episodes:
         from fbenv.backends import make_backend
@@ -217,6 +223,12 @@ def _train_into(directory: Path, recipe: Recipe, log: Callable[[str], None]) -> 
         record["eval_seconds"] = round(time.perf_counter() - eval_start, 1)
     record["total_seconds"] = round(time.perf_counter() - start, 1)
     return record
+
+
+def _version(package: str) -> str:
+    from importlib.metadata import version
+
+    return version(package)
 
 
 def _share(examples: Sequence[Any], count: int, share: float, seed: int) -> list[Any]:
@@ -267,15 +279,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--steps", type=int, default=Recipe.steps, help="optimizer steps")
     parser.add_argument("--seed", type=int, default=Recipe.seed, help="seed of data, weights and batches")
     parser.add_argument("--demos", type=int, default=Recipe.demos, help="demonstrations to generate")
+    parser.add_argument("--own-problems", type=int, default=Recipe.own_problems,
+                        help="fresh problems per round on which the model's own mistakes are collected")
     parser.add_argument("--eval-episodes", type=int, default=Recipe.eval_episodes,
                         help="held-out episodes per feedback kind (0: skip the measurement)")
     args = parser.parse_args(argv)
-    # A shorter run keeps the recipe's proportions: the last 30% of the steps on the model's own mistakes,
-    # from a number of fresh problems in step with the demonstrations.
-    own_steps = min(Recipe.own_steps, args.steps * Recipe.own_steps // Recipe.steps)
-    own_problems = min(Recipe.own_problems, max(8, args.demos * Recipe.own_problems // Recipe.demos))
-    recipe = Recipe(seed=args.seed, steps=args.steps, demos=args.demos, eval_episodes=args.eval_episodes,
-                    own_steps=own_steps, own_problems=own_problems)
+    recipe = Recipe(seed=args.seed, steps=args.steps, demos=args.demos, own_problems=args.own_problems,
+                    eval_episodes=args.eval_episodes)
     out = train_tiny_model(args.out, recipe, log=lambda line: print(line, flush=True))
     record = json.loads((out / RECIPE_FILE).read_text())
     print(json.dumps({k: record[k] for k in ("train_seconds", "total_seconds", "accuracy") if k in record},

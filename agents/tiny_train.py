@@ -90,6 +90,8 @@ def batches(examples: Sequence[Example], *, steps: int, batch_size: int, pad_id:
     """``steps`` padded batches in a seeded order; each groups examples of similar length (less padding)."""
     import torch
 
+    if not examples:
+        raise ValueError("no examples to make batches of")
     rng = random.Random(seed)
     pool = batch_size * 32  # examples shuffled, then sorted by length within a pool of 32 batches
     order: list[int] = []

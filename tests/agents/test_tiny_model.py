@@ -97,16 +97,22 @@ def test_own_retries_replay_the_models_mistakes_and_end_with_the_solution() -> N
         return replies
 
     demos = own_retries(problems, respond, seed=2)
-    assert len(calls) == 2 and len(calls[1]) == 4  # the second call answers the feedback of the 4 misses
     assert [d.index for d in demos] == [p.index for p in problems[1::2]]
+    silent = [d for d in demos if d.feedback == "none"]
+    assert silent and len(silent) < len(demos)
+    assert len(calls) == 2 and len(calls[1]) == 4 - len(silent)  # the misses that got feedback are answered
     for demo, problem in zip(demos, problems[1::2], strict=True):
         assert demo.messages[1]["content"] == "Answer: 100000"
-        assert demo.messages[-1] == problem.messages[-1]
-        # Fixed on the second try (problems 1 and 5): one exchange kept; else both wrong answers.
-        assert len(demo.messages) == (4 if problems.index(problem) % 4 == 1 else 6)
         env = gym.make(ENV_ID, feedback=demo.feedback, hint_level=demo.hint_level, seed=TRAIN_TASK_SEED + 2)
         env.reset(options={"task_index": demo.index})
         assert env.step(demo.messages[1]["content"])[0] == demo.messages[2]["content"]
+        if demo.feedback == "none":  # silence: the model restates its answer, once or twice
+            assert [m["content"] for m in demo.messages[2::2]] in ([""], ["", ""])
+            assert all(m == demo.messages[1] for m in demo.messages[1::2])
+            continue
+        assert demo.messages[-1] == problem.messages[-1]
+        # Fixed on the second try (problems 1 and 5): one exchange kept; else both wrong answers.
+        assert len(demo.messages) == (4 if problems.index(problem) % 4 == 1 else 6)
 
 
 def test_held_out_prompts_never_reach_training() -> None:
@@ -129,10 +135,10 @@ def test_tokenizer_round_trips_env_text_and_any_unicode(quick_model: Path) -> No
         ids = tokenizer(text, add_special_tokens=False)["input_ids"]
         assert tokenizer.unk_token_id is None or tokenizer.unk_token_id not in ids
         assert tokenizer.decode(ids) == text
-    # Digits are one token each; the env's long format instructions are a few tokens at most.
+    # Digits are one token each; the env's long format instructions (~250 characters) take a handful.
     assert tokenizer.tokenize("12345") == list("12345")
     instructions = prompt.split("\n\n", 1)[1]
-    assert len(tokenizer(instructions, add_special_tokens=False)["input_ids"]) <= 8
+    assert len(tokenizer(instructions, add_special_tokens=False)["input_ids"]) <= 10
 
 
 def test_chat_template_renders_every_turn_and_the_generation_prompt(quick_model: Path) -> None:
@@ -173,9 +179,8 @@ def test_training_is_deterministic_for_a_seed(tmp_path: Path) -> None:
     weights = [load_file(str(path / "model.safetensors")) for path in paths]
     assert weights[0].keys() == weights[1].keys()
     assert all((weights[0][name] == weights[1][name]).all() for name in weights[0])
-    # Another seed differs: in weights, or already in the tokenizer's vocabulary (embedding shapes).
     assert any(weights[0][name].shape != weights[2][name].shape or not (weights[0][name] == weights[2][name]).all()
-               for name in weights[0] if name in weights[2])
+               for name in weights[0])
 
 
 def _fields(recipe: Recipe) -> dict:
@@ -250,9 +255,10 @@ def test_an_old_recipe_version_is_retrained(tmp_path: Path) -> None:
 
 
 def test_cli_trains_and_prints_the_accuracies(tmp_path: Path, capsys) -> None:
-    code = tiny_model.main(["--out", str(tmp_path / "m"), "--steps", "2", "--demos", "200", "--eval-episodes", "3"])
+    code = tiny_model.main(["--out", str(tmp_path / "m"), "--steps", "2", "--demos", "200", "--own-problems", "4",
+                            "--eval-episodes", "3"])
     out = capsys.readouterr().out
-    assert code == 0 and "step 0: loss" in out
+    assert code == 0 and "step 0: loss" in out and "own mistakes, round 2" in out
     printed = json.loads(out[out.index("\n{") + 1:])
     assert printed["accuracy"]["episodes"] == 3 and 0 <= printed["accuracy"]["first_try"] <= 1
     assert read_recipe(tmp_path / "m")["recipe"]["steps"] == 2
@@ -268,10 +274,20 @@ def test_measure_counts_first_try_and_later_turns(quick_model: Path) -> None:
     assert result["prompts"] == [env.reset(seed=seed)[0] for seed in range(4)]
 
 
+def test_eval_cli_prints_the_measurement(quick_model: Path, capsys) -> None:
+    from fbenv.agents import tiny_eval
+
+    assert tiny_eval.main([str(quick_model), "--episodes", "2", "--max-turns", "2", "--kinds", "binary,text",
+                           "--hint-level", "3"]) == 0
+    printed = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert set(printed["within"]) == {"binary", "text"} and printed["hint_level"] == 3
+    assert printed["episodes"] == 2 and len(printed["within"]["text"]) == 2
+
+
 @pytest.mark.slow
 def test_the_real_recipe_is_between_useless_and_perfect_and_feedback_helps(real_model: Path) -> None:
-    result = measure(make_backend(f"hf:{real_model}"), episodes=60, kinds=("none", "text"), max_turns=3,
-                     seed=200)
+    """Held-out episodes (reset seeds 200-349 of the default problem set), greedy, text at the default level."""
+    result = measure(make_backend(f"hf:{real_model}"), episodes=150, kinds=("text",), max_turns=3, seed=200)
     assert 0.1 < result["first_try"] < 0.9
     assert result["within"]["text"][-1] > result["first_try"]
     record = read_recipe(real_model)
