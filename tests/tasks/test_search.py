@@ -253,3 +253,24 @@ def test_vector_envs_play_moves_and_answers_side_by_side() -> None:
     obs, rewards, terminated, truncated, infos = envs.step(["search: anything", "answer: nobody"])
     assert obs[0].startswith("Search 1") and obs[1] == "Incorrect." and not terminated.any()
     envs.close()
+
+
+def test_a_one_megabyte_search_or_question_is_served_with_short_echoes() -> None:
+    env = make("fbenv/SearchAmbiguous-v0", feedback="binary")
+    env.reset(seed=0)
+    for reply in ("search: " + "Kelbridge labs " * 70_000, "ask: " + "which one " * 100_000,
+                  "<search>" + "\U0001f680 \u202e\ud800 " * 200_000 + "</search>"):
+        obs, reward, terminated, truncated, info = env.step(reply)
+        assert info["verdict"] is None and len(obs) < 2000 and not terminated
+        assert len(info["move"].get("query", "")) <= 1000
+
+
+def test_async_vector_envs_carry_moves_and_episode_facts() -> None:
+    envs = gym.make_vec("fbenv/SearchFile-v0", num_envs=2, vectorization_mode="async", feedback="text")
+    try:
+        envs.reset(seed=0)
+        obs, rewards, terminated, truncated, infos = envs.step(["search: Harrowgate", "answer: nobody"])
+        assert obs[0].startswith("Search 1") and obs[1].startswith("That is not correct.")
+        assert list(infos["episode"]["searches"]) == [1, 0]
+    finally:
+        envs.close()
