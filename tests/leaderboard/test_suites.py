@@ -47,6 +47,12 @@ def test_adding_an_env_is_one_line_and_unsupported_conditions_are_skipped() -> N
                                                  {"id": "fbenv/CodeFile-v0", "episodes": 2, "max_turns": 4}]})
     assert longer.turn_budgets() == {"fbenv/Math-v0": 2, "fbenv/HumanEval-v0": 2, "fbenv/CodeFile-v0": 4}
     assert longer.kwargs("fbenv/CodeFile-v0", "text")["max_turns"] == 4
+    clarify = {"id": "fbenv/Clarify-v0", "episodes": 2, "max_turns": 6, "conditions": ["implicit", "text"]}
+    talk = parse_suite({**TINY_SUITE, "conditions": [*TINY_SUITE["conditions"], "implicit"],
+                        "envs": [*TINY_SUITE["envs"], clarify]})
+    assert [c for env, c in talk.runs() if env == "fbenv/Clarify-v0"] == ["implicit", "text"]  # the env's order
+    assert [c for env, c in talk.runs() if env == "fbenv/Math-v0"] == ["none", "binary", "text"]  # implicit skipped
+    assert talk.kwargs("fbenv/Clarify-v0", "implicit") == {"feedback": "implicit", "max_turns": 6}
 
 
 @pytest.mark.parametrize(("edit", "message"), [
@@ -60,6 +66,23 @@ def test_adding_an_env_is_one_line_and_unsupported_conditions_are_skipped() -> N
     ({"conditions": [{"name": "t", "feedback": "text", "kwargs": {"feedback": "none"}}]},
      "conditions[0].kwargs: sets feedback"),
     ({"conditions": ["a|b"]}, "conditions[0]: 'a|b' does not match"),
+    ({"envs": [{"id": "fbenv/Math-v0", "episodes": 2, "max_turns": 0}]},
+     "envs[0].max_turns: expected an int >= 1, got 0"),
+    ({"envs": [{"id": "fbenv/Math-v0", "episodes": 2, "max_turns": True}]},
+     "envs[0].max_turns: expected int, got bool"),
+    ({"envs": [{"id": "fbenv/Math-v0", "episodes": 2, "max_turns": 101}]},
+     "envs[0].max_turns: expected an int <= 100, got 101"),
+    ({"envs": [{"id": "fbenv/Math-v0", "episodes": 2, "conditions": ["loud"]}]},
+     "envs[0].conditions: loud not among the suite's conditions"),
+    ({"envs": [{"id": "fbenv/Math-v0", "episodes": 2, "conditions": ["text", "text"]}]},
+     "envs[0].conditions: a condition is listed twice"),
+    ({"envs": [{"id": "fbenv/Math-v0", "episodes": 2, "conditions": []}]},
+     "envs[0].conditions: empty; leave the field out"),
+    ({"conditions": ["text", "implicit"], "envs": [{"id": "fbenv/Math-v0", "episodes": 2,
+                                                    "conditions": ["text", "implicit"]}]},
+     "envs[0].conditions: fbenv/Math-v0 does not support implicit"),
+    ({"envs": [{"id": "fbenv/Math-v0", "episodes": 2, "conditions": "text"}]},
+     "envs[0].conditions: expected array, got str"),
     ({"version": "1"}, "version: expected int, got str"),
     ({"name": "../up"}, "name: '../up' holds '/' (a path separator)"),
 ])
