@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from lb_helpers import TINY_SUITE, write_suite
 
+import fbenv
 from fbenv.leaderboard.suites import SuiteError, default_board, load_suite, parse_suite
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -17,18 +18,28 @@ BOARD = ROOT / "leaderboards"
 
 def test_the_published_suites_load_and_plan_paired_seeds() -> None:
     small = load_suite("small", BOARD)
-    assert small.max_turns == 3 and [env.env_id for env in small.envs] == ["fbenv/Math-v0", "fbenv/HumanEval-v0"]
+    families = ["fbenv/Math-v0", "fbenv/HumanEval-v0", "fbenv/Search-v0", "fbenv/Recommend-v0", "fbenv/Clarify-v0",
+                "fbenv/Teach-v0"]
+    assert small.max_turns == 3 and [env.env_id for env in small.envs] == families
+    budgets = {"fbenv/Math-v0": 3, "fbenv/HumanEval-v0": 3, "fbenv/Search-v0": 6}
+    assert small.turn_budgets() == {**budgets, **dict.fromkeys(families[3:], 15)}
     plan = small.plan()
-    assert len(plan) == 5 * 20 + 5 * 4
+    assert len(plan) == 5 * 20 + 5 * 4 + 5 * 8 + 3 * 6 * 4
     by_condition: dict[tuple[str, str], list[int]] = {}
     for spec in plan:
         by_condition.setdefault((spec.env_id, spec.condition), []).append(spec.seed)
-        assert spec.key == f"{spec.env_id}|{spec.condition}|{spec.seed}" and spec.kwargs["max_turns"] == 3
-    assert {c for _, c in by_condition} == {"none", "unary", "binary", "text", "process"}
+        assert spec.key == f"{spec.env_id}|{spec.condition}|{spec.seed}"
+        assert spec.kwargs["max_turns"] == small.turn_budgets()[spec.env_id]
+    kinds = ["none", "unary", "binary", "text", "process"]
+    for env in families:
+        conversation = env in families[3:]
+        assert [c for e, c in small.runs() if e == env] == kinds + ["implicit"] * conversation, env
     assert all(seeds == small.seeds(env) for (env, _), seeds in by_condition.items())
     assert plan[0].kwargs == {"difficulty": 2, "feedback": "none", "max_turns": 3}
     full = load_suite("full", BOARD)
-    assert full.sha256 != small.sha256 and len(full.envs) == 5
+    assert full.sha256 != small.sha256 and len(full.envs) == 11
+    assert {env.env_id for env in full.envs} == set(fbenv.ENVS)  # every registered env
+    assert {c for _, c in full.runs()} == {*kinds, "implicit"}
 
 
 def test_the_hash_follows_the_content_not_the_layout() -> None:
