@@ -35,7 +35,7 @@ def test_the_published_suites_load_and_plan_paired_seeds() -> None:
         conversation = env in families[3:]
         assert [c for e, c in small.runs() if e == env] == kinds + ["implicit"] * conversation, env
     assert all(seeds == small.seeds(env) for (env, _), seeds in by_condition.items())
-    assert plan[0].kwargs == {"difficulty": 2, "feedback": "none", "max_turns": 3}
+    assert plan[0].kwargs == {"difficulty": 1, "feedback": "none", "max_turns": 3}
     full = load_suite("full", BOARD)
     assert full.sha256 != small.sha256 and len(full.envs) == 11
     assert {env.env_id for env in full.envs} == set(fbenv.ENVS)  # every registered env
