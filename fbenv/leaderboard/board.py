@@ -156,12 +156,13 @@ def load_submissions(board: str | Path | None = None) -> list[Submission]:
     return [Submission(path.name, read_bundle(path)) for path in files]
 
 
-def columns(conditions: list[str], max_turns: int) -> list[Column]:
-    """The columns of a board table for these conditions."""
-    main = f"success@{max_turns}"
+def columns(conditions: list[str], max_turns: int | None) -> list[Column]:
+    """The columns of a board table for these conditions; ``max_turns=None`` words them for any turn budget."""
+    main = f"success@{'max_turns' if max_turns is None else max_turns}"
+    within = "within the env's turn budget" if max_turns is None else f"within {max_turns} turns"
     return [
         Column("mean", "mean", f"mean of {main} over the conditions (the ranking)"),
-        *(Column(f"cond-{c}", c, f"{main} under feedback {c!r}: solved within {max_turns} turns") for c in conditions),
+        *(Column(f"cond-{c}", c, f"{main} under feedback {c!r}: solved {within}") for c in conditions),
         Column("first_try", "first try", "first attempt right, over all conditions"),
         Column("feedback_gain", "feedback gain", f"mean {main} of the conditions with feedback minus {main} under "
                f"{NO_FEEDBACK!r}"),
@@ -274,16 +275,24 @@ def render_readme(board_tables: list[Table]) -> str:
     ]
     if not board_tables:
         lines += ["No submissions yet.", ""]
+    budgets: dict[tuple[str, int], set[int]] = {}
+    for table in board_tables:
+        budgets.setdefault((table.suite, table.version), set()).add(table.max_turns)
     current = None
     for table in board_tables:
+        mixed = len(budgets[(table.suite, table.version)]) > 1
         if (table.suite, table.version) != current:
             current = (table.suite, table.version)
             lines += [f"## Suite `{table.suite}` v{table.version}", ""]
             if table.description:
                 lines += [markdown_text(table.description), ""]
-            lines += [f"Main metric: success within {table.max_turns} turns (`success@{table.max_turns}`), one "
-                      "column per feedback condition, with 95% bootstrap intervals. Rows are ranked by `mean`.", ""]
+            metric = ("success within the env's turn budget (`success@max_turns`, the budget given under each env)"
+                      if mixed else f"success within {table.max_turns} turns (`success@{table.max_turns}`)")
+            lines += [f"Main metric: {metric}, one column per feedback condition, with 95% bootstrap intervals. "
+                      "Rows are ranked by `mean`.", ""]
         lines += [f"### {table.env_id.removeprefix('fbenv/')}", ""]
+        if mixed:
+            lines += [f"Turn budget: {table.max_turns} replies (`success@{table.max_turns}`).", ""]
         headers = ["#", "agent", *(column.header for column in table.columns), "episodes", "bundle"]
         lines.append("| " + " | ".join(headers) + " |")
         lines.append("|" + "---|" * len(headers))
@@ -294,9 +303,9 @@ def render_readme(board_tables: list[Table]) -> str:
         lines.append("")
     if board_tables:
         lines += ["Columns:", ""]
-        for column in board_tables[-1].columns:
-            if not column.key.startswith("cond-"):
-                lines.append(f"* **{column.header}**: {column.meaning}.")
+        every_budget = {table.max_turns for table in board_tables}
+        for column in columns([], every_budget.pop() if len(every_budget) == 1 else None):
+            lines.append(f"* **{column.header}**: {column.meaning}.")
         lines += ["* **one column per condition**: the main metric under that feedback condition.", "",
                   "## Submissions", ""]
         described = {row.file: row for table in board_tables for row in table.rows}

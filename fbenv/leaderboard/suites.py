@@ -11,6 +11,12 @@ A condition is a feedback kind (``"text"``), ``"KIND:SIMULATOR"`` (``"text:misle
 an object ``{"name", "feedback", "simulator", "kwargs"}`` for a condition that needs simulator
 arguments. A condition an env does not support is skipped for that env (as ``fbenv eval --feedback
 all`` does), so adding a family to a suite is one line in ``envs``.
+
+An env entry may set its own ``max_turns`` (a search or conversation episode spends turns on moves
+such as ``search:`` or ``ASK:``, so it needs more than a math one) and ``conditions``, a subset of the
+suite's by name; a condition named there must be one the env supports (it was asked for explicitly,
+so it is not skipped). Both end up in the kwargs every env is made with, so a bundle's recorded
+``spec`` and its (env, condition) set are checked against them on verification.
 """
 
 from __future__ import annotations
@@ -259,14 +265,23 @@ def _suite_env(entry: dict[str, Any], conditions: list[Condition], max_turns: in
     if reserved:
         raise SuiteError(f"{source}: {path}.kwargs: sets {', '.join(reserved)}, which the suite's conditions "
                          "and max_turns fix; remove it (an env's own turn budget is its max_turns field)")
+    kinds = supported_kinds(env_id)
     chosen = conditions
     if "conditions" in entry:
+        names = entry["conditions"]
+        if not names:
+            raise SuiteError(f"{source}: {path}.conditions: empty; leave the field out to run the suite's conditions")
         by_name = {c.name: c for c in conditions}
-        unknown = [name for name in entry["conditions"] if name not in by_name]
+        unknown = [name for name in names if name not in by_name]
         if unknown:
             raise SuiteError(f"{source}: {path}.conditions: {', '.join(unknown)} not among the suite's conditions")
-        chosen = [by_name[name] for name in entry["conditions"]]
-    kinds = supported_kinds(env_id)
+        if len(set(names)) != len(names):
+            raise SuiteError(f"{source}: {path}.conditions: a condition is listed twice; give it once")
+        unsupported = [name for name in names if by_name[name].feedback not in kinds]
+        if unsupported:
+            raise SuiteError(f"{source}: {path}.conditions: {env_id} does not support {', '.join(unsupported)} "
+                             f"(it supports feedback {', '.join(kinds)}); remove it from this env's list")
+        chosen = [by_name[name] for name in names]
     usable = tuple(c for c in chosen if c.feedback in kinds)
     if not usable:
         raise SuiteError(f"{source}: {path}: {env_id} supports feedback {', '.join(kinds)}; none of the "

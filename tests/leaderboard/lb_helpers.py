@@ -30,6 +30,11 @@ TINY_SUITE = {
              {"id": "fbenv/HumanEval-v0", "episodes": 2}],
 }
 
+#: A suite whose conversation env has its own turn budget and conditions (implicit exists only there).
+FAMILIES = {**TINY_SUITE, "name": "families", "conditions": ["none", "binary", "implicit"],
+            "envs": [{"id": "fbenv/Math-v0", "kwargs": {"difficulty": 1}, "episodes": 2},
+                     {"id": "fbenv/Clarify-v0", "episodes": 2, "max_turns": 4, "conditions": ["binary", "implicit"]}]}
+
 
 class FirstThenOracle:
     """Replies ``first`` on the first turn of every episode, then gives the oracle's reply."""

@@ -7,9 +7,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from lb_helpers import SCRIPT_NAME, load, renamed, tampered
+from conftest import run_suite
+from lb_helpers import FAMILIES, SCRIPT_NAME, load, renamed, tampered, write_suite
 
 from fbenv.leaderboard.board import SUBMISSIONS, SubmitError, build, load_submissions, slug, submit, tables
+from fbenv.leaderboard.bundle import make_bundle, write_bundle
 
 
 def test_submit_files_the_verified_bytes_under_a_safe_name(fresh_board: Path, bundles: dict[str, Path],
@@ -68,6 +70,8 @@ def test_build_renders_one_column_per_condition_and_escapes_names(fresh_board: P
 
     text = readme.read_text()
     assert "| # | agent | mean | none | binary | text | first try | feedback gain |" in text
+    assert "Main metric: success within 2 turns (`success@2`)" in text and "Turn budget" not in text
+    assert "* **mean**: mean of success@2 over the conditions (the ranking)." in text
     assert "&lt;script&gt;document.title='pwned'&lt;/script&gt; \\| \\*bold\\*" in text
     assert "<script>" not in text
     assert text.count("| 1 | oracle |") == 2  # one table per env, oracle first in each
@@ -75,6 +79,28 @@ def test_build_renders_one_column_per_condition_and_escapes_names(fresh_board: P
     assert "&lt;script&gt;document.title=&#x27;pwned&#x27;&lt;/script&gt;" in html
     assert html.count("<script>") == 1 and "pwned'" not in html
     assert "https://" not in html and "http://" not in html  # self-contained: no CDN
+
+
+def test_build_gives_an_env_its_own_turn_budget_and_conditions(tmp_path: Path) -> None:
+    board = tmp_path / "board"
+    write_suite(board, FAMILIES)
+    for agent in ("oracle", "random"):
+        run = run_suite(board, "families", agent, tmp_path / agent)
+        submit(write_bundle(make_bundle(run, board), tmp_path / f"{agent}.json.gz"), board)
+    readme, page = build(board)
+    math, clarify = tables(load_submissions(board), board)
+    assert (math.max_turns, math.conditions) == (2, ["none", "binary"])  # implicit: conversation envs only
+    assert (clarify.max_turns, clarify.conditions) == (4, ["binary", "implicit"])
+    assert [row.agent for row in clarify.rows] == ["oracle", "random"]
+    assert clarify.rows[0].cells["cond-implicit"].value == 1.0 and clarify.rows[1].cells["mean"].value == 0.0
+    text = readme.read_text()
+    assert "Main metric: success within the env's turn budget (`success@max_turns`, the budget given under" in text
+    assert "### Math-v0\n\nTurn budget: 2 replies (`success@2`).\n\n| # | agent | mean | none | binary |" in text
+    assert "### Clarify-v0\n\nTurn budget: 4 replies (`success@4`).\n\n| # | agent | mean | binary | implicit |" in text
+    assert "* **mean**: mean of success@max_turns over the conditions (the ranking)." in text
+    html = page.read_text()
+    assert "success@4 under feedback &#x27;implicit&#x27;: solved within 4 turns" in html
+    assert "success@2 under feedback &#x27;none&#x27;: solved within 2 turns" in html
 
 
 def test_build_refuses_a_damaged_submission(fresh_board: Path, bundles: dict[str, Path]) -> None:

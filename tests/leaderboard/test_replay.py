@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from conftest import run_suite
-from lb_helpers import TINY_SUITE, episode, load, tampered, write_suite
+from lb_helpers import FAMILIES, TINY_SUITE, episode, load, tampered, write_suite
 from server_process import stats
 
 from fbenv.leaderboard.bundle import make_bundle, write_bundle
@@ -156,6 +156,33 @@ def test_a_bundle_for_another_suite_version_is_rejected(board: Path, bundles: di
     assert not report.ok and report.mismatches[0].startswith("suite: the bundle ran tiny v1")
     report = verify(bundles["oracle"], tmp_path / "empty")
     assert report.mismatches[0].startswith("suite.name: no suite 'tiny'")
+
+
+def test_an_envs_own_turn_budget_and_conditions_are_checked_on_replay(tmp_path: Path) -> None:
+    board = tmp_path / "board"
+    write_suite(board, FAMILIES)
+    honest = write_bundle(make_bundle(run_suite(board, "families", "random", tmp_path / "run"), board),
+                          tmp_path / "honest.json.gz")
+    report = verify(honest, board)
+    assert report.ok, report.text()
+    assert report.episodes == 2 * 2 + 2 * 2 and report.steps == 2 * 2 * 2 + 2 * 2 * 4  # random never solves
+    # The same suite name and version with a longer budget and one more condition for Clarify: its bundle,
+    # relabelled as a run of the board's suite, must fail on the spec, the extra condition and the episode ends.
+    other = tmp_path / "other"
+    clarify = {**FAMILIES["envs"][1], "max_turns": 6, "conditions": ["none", "binary", "implicit"]}
+    write_suite(other, {**FAMILIES, "envs": [FAMILIES["envs"][0], clarify]})
+    bundle = make_bundle(run_suite(other, "families", "random", tmp_path / "other-run"), other)
+    bundle["suite"] = load(honest)["suite"]
+    report = verify_bundle(bundle, board)
+    assert not report.ok
+    lines = report.mismatches
+    assert "envs[2]: fbenv/Clarify-v0 under 'none' is not in suite families" in lines
+    assert any(line.startswith("envs[3].spec: differs") and "spec.kwargs.max_turns: bundle 6, replay 4" in line
+               for line in lines), lines
+    assert any("(fbenv/Clarify-v0|binary|0).steps[4]: the env had already ended after turn 4" in line
+               for line in lines), lines
+    assert any(line.startswith("episodes[4]: fbenv/Clarify-v0|none|0 is not an episode of suite families")
+               for line in lines), lines
 
 
 def test_a_schema_error_is_a_rejection_naming_the_field(board: Path, bundles: dict[str, Path], tmp_path: Path) -> None:

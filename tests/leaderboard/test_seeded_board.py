@@ -16,7 +16,7 @@ SUBMISSIONS = load_submissions(BOARD)
 
 
 def test_the_board_is_seeded() -> None:
-    assert {"oracle", "random", "fixed"} <= {s.agent for s in SUBMISSIONS}
+    assert {"oracle", "random", "fixed", "tiny"} <= {s.agent for s in SUBMISSIONS}
 
 
 @pytest.mark.parametrize("submission", SUBMISSIONS, ids=lambda s: s.file)
