@@ -146,6 +146,12 @@ class FeedbackEnv(gym.Env[str, str]):
                        else lambda instance, reply: self.task.check_episode(instance, reply, self.episode_state))
         self._note_reply = self.task.note_reply if task_type.note_reply is not Task.note_reply else None
         self._episode_info = self.task.episode_info if task_type.episode_info is not Task.episode_info else None
+        self._new_episode = task_type.new_episode is not Task.new_episode
+        # Hooks a task or simulator leaves as the base class's no-op are skipped per episode.
+        reset_simulator = getattr(self.simulator, "reset", None)
+        is_noop = getattr(reset_simulator, "__func__", None) is Simulator.reset
+        self._reset_simulator = None if is_noop else reset_simulator
+        self._max_observation_length = max_observation_length
         self.episode_state: Any = None
         self.moves = 0
         self.instance: Instance | None = None
@@ -164,36 +170,34 @@ class FeedbackEnv(gym.Env[str, str]):
             super().reset(seed=seed)
         index = None
         if options:
-            if options.keys() - {"task_index"}:
+            if len(options) > 1 or "task_index" not in options:
                 unknown = ", ".join(sorted(map(str, options.keys() - {"task_index"})))
                 raise ValueError(f"unknown reset option(s) {unknown}; the one option is task_index")
-            index = options.get("task_index")
-        size = len(self.task)
+            index = options["task_index"]
+        task = self.task
+        size = len(task)
         if index is None:
             index = int(self.np_random.integers(size))
-        elif isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < size:
+        elif (index.__class__ is not int and (isinstance(index, bool) or not isinstance(index, int))) or not (
+            0 <= index < size
+        ):
             raise ValueError(f"task_index must be an int in [0, {size}), got {index!r}")
-        self.instance = self.task.instance(index)
-        if not self.observation_space.contains(self.instance.prompt):
+        self.instance = instance = task.instance(index)
+        prompt = instance.prompt
+        if prompt.__class__ is not str or len(prompt) > self._max_observation_length:
             raise ValueError(
-                f"the prompt of {self.instance.task_id} has {len(self.instance.prompt)} characters, more than "
-                f"max_observation_length={self.observation_space.max_length}; pass a larger max_observation_length"
+                f"the prompt of {instance.task_id} has {len(prompt)} characters, more than "
+                f"max_observation_length={self._max_observation_length}; pass a larger max_observation_length"
             )
-        self.turn = 0
-        self.tool_calls = 0
-        self.moves = 0
-        self.episode_state = self.task.new_episode(self.instance)
+        self.turn = self.tool_calls = self.moves = 0
+        self.episode_state = task.new_episode(instance) if self._new_episode else None
         self.done = False
-        self._prejudged = None
-        self._prepared = None
+        self._prejudged = self._prepared = None
         self._answers = []
-        reset_simulator = getattr(self.simulator, "reset", None)
-        if reset_simulator is not None:
-            reset_simulator()
-        prompt = self.instance.prompt
+        if self._reset_simulator is not None:
+            self._reset_simulator()
         self.messages = [{"role": "user", "content": prompt}]
-        info = {"task_id": self.instance.task_id, "turn": 0, "messages": [{"role": "user", "content": prompt}]}
-        return prompt, info
+        return prompt, {"task_id": instance.task_id, "turn": 0, "messages": [{"role": "user", "content": prompt}]}
 
     def step(self, action: str) -> tuple[str, float, bool, bool, dict[str, Any]]:
         """Judge one reply, answer with feedback, and say whether the episode goes on."""
@@ -224,7 +228,9 @@ class FeedbackEnv(gym.Env[str, str]):
                 f"simulator {type(self.simulator).__name__} returned {feedback!r}; it must return a "
                 f"Feedback of kind {self.feedback_kind!r}"
             )
-        observation = self._fit(feedback.text)
+        observation = feedback.text
+        if len(observation) > self._max_observation_length:
+            observation = self._fit(observation)
         self.messages.append({"role": "user", "content": observation})
 
         repeated = self._is_repeat(verdict, action)
@@ -241,7 +247,7 @@ class FeedbackEnv(gym.Env[str, str]):
             "verdict": verdict,
             "feedback": feedback,
             "repeated": repeated,
-            "messages": self._messages_copy(),
+            "messages": [message.copy() for message in self.messages],
         }
         if self._episode_info is not None:
             info["episode"] = self._episode_info(self.instance, self.episode_state)

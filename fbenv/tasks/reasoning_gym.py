@@ -95,26 +95,26 @@ class ReasoningGymTask(Task):
         )
 
     def check(self, instance: Instance, reply: str) -> Verdict:
-        entry = instance.data["entry"]
         answer = extract_final_answer(reply, multiline=True)
-        diagnostics: list[str] = []
+        diagnostics: tuple[str, ...] = ()
         form_error = None
         score = 0.0
         if answer is None:
             form_error = "no final answer: end with `Answer: X`"
         else:
             try:
-                score = float(self.dataset.score_answer(answer, entry))
+                score = float(self.dataset.score_answer(answer, instance.data["entry"]))
             except Exception as error:  # a scorer that trips on odd input: the answer scores 0
-                diagnostics.append(f"the scorer could not read the answer ({type(error).__name__})")
-        score = min(max(score, 0.0), 1.0)
-        correct = score >= 1.0
+                diagnostics = (f"the scorer could not read the answer ({type(error).__name__})",)
+        if not 0.0 <= score <= 1.0:
+            score = 1.0 if score > 1.0 else 0.0  # NaN and negatives score 0
+        correct = score == 1.0
         if answer is not None and not correct:
             note = direction_note(parse_number(answer), parse_number(instance.reference))
             if note:
-                diagnostics.append(note)
+                diagnostics += (note,)
             elif score > 0:
-                diagnostics.append("your answer is partly right")
+                diagnostics += ("your answer is partly right",)
         return Verdict(
             correct=correct,
             score=score,
@@ -122,6 +122,6 @@ class ReasoningGymTask(Task):
             reference=instance.reference,
             steps=check_calculations(reply),
             form_error=form_error,
-            solution=f"Answer: {instance.reference}" if instance.reference else None,
-            diagnostics=tuple(diagnostics),
+            solution=instance.oracle_action if instance.reference else None,  # "Answer: <reference>"
+            diagnostics=diagnostics,
         )
