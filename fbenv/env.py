@@ -206,23 +206,28 @@ class FeedbackEnv(gym.Env[str, str]):
                 f"FeedbackEnv.step expects the agent's reply as a str, got {type(action).__name__}; "
                 "decode bytes or take the text out of your model's output first"
             )
-        if self.instance is None:
+        instance = self.instance
+        if instance is None:
             raise RuntimeError("call reset() before step()")
         if self.done:
             raise RuntimeError("the episode is over (terminated or truncated); call reset() to start a new one")
-        self.turn += 1
-        self.messages.append({"role": "assistant", "content": action})
+        self.turn = turn = self.turn + 1
+        messages = self.messages
+        messages.append({"role": "assistant", "content": action})
         if self.tools and (code := parse_tool_call(action)) is not None:
             return self._tool_step(code)
         if self._parse_move is not None and (move := self._parse_move(action)) is not None:
             return self._move_step(move)
-        verdict = self._judge(action)
+        if self._prejudged is None and len(action) <= self.max_action_length:
+            verdict = self._check(instance, action)  # the common case of _judge, without the call
+        else:
+            verdict = self._judge(action)
         prepared, self._prepared = self._prepared, None
         if prepared is not None and prepared[0] is action:
             feedback = prepared[1]
         else:
             # The transcript is the env's own messages, read-only to the simulator (no copy on the hot path).
-            feedback = self.simulator.respond(self.instance, tuple(self.messages), verdict, self.np_random)
+            feedback = self.simulator.respond(instance, tuple(messages), verdict, self.np_random)
         if not isinstance(feedback, Feedback) or feedback.kind != self.feedback_kind:
             raise TypeError(
                 f"simulator {type(self.simulator).__name__} returned {feedback!r}; it must return a "
@@ -231,7 +236,7 @@ class FeedbackEnv(gym.Env[str, str]):
         observation = feedback.text
         if len(observation) > self._max_observation_length:
             observation = self._fit(observation)
-        self.messages.append({"role": "user", "content": observation})
+        messages.append({"role": "user", "content": observation})
 
         repeated = self._is_repeat(verdict, action)
         reward = self._reward(verdict, feedback, repeated)
@@ -239,18 +244,18 @@ class FeedbackEnv(gym.Env[str, str]):
         if self.terminate_on == "feedback" and feedback.label is not None:
             accepted = feedback.label
         terminated = bool(accepted or feedback.end_episode)
-        truncated = not terminated and self.turn >= self.max_turns
+        truncated = not terminated and turn >= self.max_turns
         self.done = terminated or truncated
         info = {
-            "task_id": self.instance.task_id,
-            "turn": self.turn,
+            "task_id": instance.task_id,
+            "turn": turn,
             "verdict": verdict,
             "feedback": feedback,
             "repeated": repeated,
-            "messages": [message.copy() for message in self.messages],
+            "messages": list(map(dict.copy, messages)),
         }
         if self._episode_info is not None:
-            info["episode"] = self._episode_info(self.instance, self.episode_state)
+            info["episode"] = self._episode_info(instance, self.episode_state)
         return observation, reward, terminated, truncated, info
 
     def render(self) -> str | None:
@@ -360,10 +365,17 @@ class FeedbackEnv(gym.Env[str, str]):
         return self._check(self.instance, action)
 
     def _is_repeat(self, verdict: Verdict, action: str) -> bool:
+        """Whether this final answer (whitespace and case aside) was given earlier in the episode."""
         text = verdict.answer if verdict.answer is not None else action
-        key = " ".join(text.split()).lower() if len(text) < 10_000 else text
-        repeated = key in self._answers
-        self._answers.append(key)
+        answers = self._answers
+        if not answers:  # the first answer repeats nothing; it is normalized when a second one comes
+            answers.append(text)
+            return False
+        if len(answers) == 1:
+            answers[0] = _answer_key(answers[0])
+        key = _answer_key(text)
+        repeated = key in answers
+        answers.append(key)
         return repeated
 
     def _reward(self, verdict: Verdict, feedback: Feedback, repeated: bool) -> float:
@@ -382,7 +394,12 @@ class FeedbackEnv(gym.Env[str, str]):
         return text[: limit - len(_TRUNCATION_MARK)] + _TRUNCATION_MARK
 
     def _messages_copy(self) -> list[dict[str, str]]:
-        return [message.copy() for message in self.messages]
+        return list(map(dict.copy, self.messages))
+
+
+def _answer_key(text: str) -> str:
+    """An answer as compared for repetition: whitespace runs collapsed, lower case (long text as is)."""
+    return " ".join(text.split()).lower() if len(text) < 10_000 else text
 
 
 ENV_ARGUMENTS = tuple(

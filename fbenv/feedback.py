@@ -12,8 +12,9 @@ Both are frozen dataclasses: a step's record cannot be edited after the fact, th
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import MISSING, asdict, dataclass, field, fields
-from typing import Any, Literal, TypeVar
+from typing import Any, ClassVar, Literal, TypeVar
 
 R = TypeVar("R")
 
@@ -34,14 +35,19 @@ KIND_DESCRIPTIONS: dict[str, str] = {
 
 
 def fast_init(cls: type[R]) -> type[R]:
-    """Give a frozen dataclass an ``__init__`` that fills the instance's dict in one assignment.
+    """Give a frozen dataclass a fast ``__init__`` and a faster ``make`` constructor.
 
     The ``__init__`` that ``dataclass(frozen=True)`` writes sets each field through
     ``object.__setattr__`` (about 0.15 µs a field). Verdicts, feedback and instances are built on
-    every env step, so this halves their cost. Same signature, defaults and default factories;
-    the class stays frozen (assignment still raises) and compares, hashes and pickles as before.
+    every env step, so this one fills the instance's dict in one assignment instead. Same signature,
+    defaults and default factories; the class stays frozen (assignment still raises) and compares,
+    hashes and pickles as before.
+
+    ``cls.make(...)`` takes the same arguments and returns an equal object. Calling a class with
+    keywords costs a dict of them (``type.__call__`` has no fast path for keywords), which ``make``,
+    a plain function, does not: about 0.25 µs less per object. fbenv's per-step hot paths use it.
     """
-    namespace: dict[str, Any] = {"_set": object.__setattr__, "_MISSING": MISSING}
+    namespace: dict[str, Any] = {"_set": object.__setattr__, "_new": object.__new__, "_cls": cls, "_MISSING": MISSING}
     params, body = [], []
     for f in fields(cls):  # type: ignore[arg-type]
         if f.default is not MISSING:
@@ -54,13 +60,20 @@ def fast_init(cls: type[R]) -> type[R]:
         else:
             params.append(f.name)
     entries = ", ".join(f"{f.name!r}: {f.name}" for f in fields(cls))  # type: ignore[arg-type]
-    header = f"def __init__(self, {', '.join(params)}):"
-    source = "\n".join([header, *body, f"    _set(self, '__dict__', {{{entries}}})"])
+    signature = ", ".join(params)
+    source = "\n".join([
+        f"def __init__(self, {signature}):", *body, f"    _set(self, '__dict__', {{{entries}}})",
+        f"def make({signature}):", *body, "    self = _new(_cls)", f"    _set(self, '__dict__', {{{entries}}})",
+        "    return self",
+    ])  # fmt: skip
     exec(source, namespace)
-    init = namespace["__init__"]
+    init, make = namespace["__init__"], namespace["make"]
     init.__qualname__ = f"{cls.__qualname__}.__init__"
     init.__doc__ = cls.__init__.__doc__
+    make.__qualname__ = f"{cls.__qualname__}.make"
+    make.__doc__ = f"``{cls.__name__}(...)`` without the cost of a class call with keywords (see ``fast_init``)."
     cls.__init__ = init  # type: ignore[misc]
+    cls.make = staticmethod(make)  # type: ignore[attr-defined]
     return cls
 
 
@@ -123,6 +136,8 @@ class Verdict:
     unit: str = "step"
     details: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
     remarks: tuple[tuple[int, str], ...] = ()
+    #: ``Verdict(...)`` for hot paths (see :func:`fast_init`).
+    make: ClassVar[Callable[..., Verdict]]
 
     @property
     def first_wrong_step(self) -> StepCheck | None:
@@ -165,6 +180,8 @@ class Feedback:
     source: str = ""
     usage: dict[str, Any] = field(default_factory=dict, compare=False)
     signal: str | None = None
+    #: ``Feedback(...)`` for hot paths (see :func:`fast_init`).
+    make: ClassVar[Callable[..., Feedback]]
 
     @property
     def value(self) -> float | None:

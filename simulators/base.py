@@ -65,7 +65,14 @@ class Simulator(ABC):
     def reset(self) -> None:  # noqa: B027  (optional hook)
         """A new episode starts; simulators with per-episode state (a delay queue) clear it here."""
 
-    def make_feedback(self, text: str, label: bool | None, **fields: Any) -> Feedback:
+    def make_feedback(
+        self, text: str, label: bool | None, step_labels: tuple[bool, ...] = (), score: float | None = None,
+        **fields: Any,
+    ) -> Feedback:
         """A Feedback of this simulator's kind, stamped with its name."""
-        return Feedback(kind=self.kind, text=text, label=label, source=self.name or type(self).__name__,
-                        **fields)
+        source = self.name or type(self).__name__
+        if not fields:  # the common case, without unpacking an empty dict (this runs every step)
+            return Feedback.make(kind=self.kind, text=text, label=label, step_labels=step_labels, score=score,
+                                 source=source)
+        return Feedback.make(kind=self.kind, text=text, label=label, step_labels=step_labels, score=score,
+                             source=source, **fields)

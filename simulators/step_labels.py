@@ -17,6 +17,7 @@ from fbenv.tasks.base import Instance
 
 _SHOWN = 80  # characters of each step quoted back to the agent
 _WORD = {True: "correct", False: "incorrect"}
+_FINAL = {True: "Final answer: correct", False: "Final answer: incorrect"}
 
 
 class StepLabels(Simulator):
@@ -29,13 +30,16 @@ class StepLabels(Simulator):
         self, instance: Instance, transcript: Sequence[Message], verdict: Verdict, rng: np.random.Generator
     ) -> Feedback:
         """See :meth:`fbenv.simulators.base.Simulator.respond`."""
+        if not verdict.steps:  # nothing but the final answer to label (what the general case gives, sooner)
+            correct = verdict.correct
+            return self.make_feedback(_FINAL[correct], correct, step_labels=(correct,), score=1.0 if correct else 0.0)
         labels = (*(step.correct for step in verdict.steps), verdict.correct)
         lines = [
             f"Step {step.index + 1} `{step.text if len(step.text) <= _SHOWN else step.text[: _SHOWN - 1] + '…'}`: "
             f"{_WORD[step.correct]}"
             for step in verdict.steps
         ]
-        lines.append(f"Final answer: {_WORD[verdict.correct]}")
+        lines.append(_FINAL[verdict.correct])
         return self.make_feedback(
             "\n".join(lines), verdict.correct, step_labels=labels, score=sum(labels) / len(labels)
         )

@@ -19,6 +19,7 @@ actually said, so its episode state stays true.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -52,6 +53,8 @@ class Instance:
     reference: str
     oracle_action: str | None
     data: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    #: ``Instance(...)`` for hot paths (see :func:`fbenv.feedback.fast_init`).
+    make: ClassVar[Callable[..., Instance]]
 
 
 @fast_init

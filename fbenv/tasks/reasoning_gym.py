@@ -18,6 +18,7 @@ from fbenv.tasks.answers import check_calculations, direction_note, extract_fina
 from fbenv.tasks.base import Instance, Task
 
 ANSWER_INSTRUCTIONS = "Give your final answer after `Answer:` at the end of your reply."
+_PROMPT_TAIL = "\n\n" + ANSWER_INSTRUCTIONS
 
 
 class ReasoningGymTask(Task):
@@ -83,14 +84,15 @@ class ReasoningGymTask(Task):
 
     def instance(self, index: int) -> Instance:
         entry = self.dataset[index]
+        answer = entry["answer"]
         # Some datasets accept many answers and carry none (their scorer checks validity instead).
-        reference = "" if entry["answer"] is None else str(entry["answer"])
-        return Instance(
+        reference = "" if answer is None else str(answer)
+        return Instance.make(
             task_id=self._id_prefix + str(index),
             index=index,
-            prompt=f"{entry['question']}\n\n{ANSWER_INSTRUCTIONS}",
+            prompt=entry["question"] + _PROMPT_TAIL,
             reference=reference,
-            oracle_action=f"Answer: {reference}" if entry["answer"] is not None else None,
+            oracle_action=None if answer is None else "Answer: " + reference,
             data={"entry": entry},
         )
 
@@ -115,7 +117,7 @@ class ReasoningGymTask(Task):
                 diagnostics += (note,)
             elif score > 0:
                 diagnostics += ("your answer is partly right",)
-        return Verdict(
+        return Verdict.make(
             correct=correct,
             score=score,
             answer=answer,

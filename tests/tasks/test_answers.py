@@ -5,6 +5,8 @@ from __future__ import annotations
 from fractions import Fraction
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from fbenv.tasks.answers import (
     check_calculations,
@@ -81,3 +83,18 @@ def test_math_equal_fast_path_and_math_verify() -> None:
 def test_ordinals_are_words() -> None:
     assert ordinal(0) == "first" and ordinal(19) == "twentieth"
     assert not any(ch.isdigit() for ch in ordinal(57))
+
+
+# The marker's ASCII fast path must end where the last match of the full regex ends.
+_MARKER_PIECES = ["answer", "Answer", "ANSWER", "final", "Final ", " answer", "is", " is ", ":", "：", " ", "\n",
+                  "\t", "x", "7", "answ", "er:", "final answer is: ", "ſ", "İ"]
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.lists(st.sampled_from(_MARKER_PIECES), max_size=12))
+def test_the_answer_marker_fast_path_agrees_with_the_regex(pieces: list[str]) -> None:
+    from fbenv.tasks.answers import _ANSWER_MARK, _last_answer_mark_end
+
+    reply = "".join(pieces)
+    matches = list(_ANSWER_MARK.finditer(reply))
+    assert _last_answer_mark_end(reply) == (matches[-1].end() if matches else None)
