@@ -49,21 +49,21 @@ class ReproArgs:
     """The starting checkpoint (empty: the tiny model, trained on first use and cached)."""
     seeds: list[int] = field(default_factory=lambda: [0, 1, 2])
     """Training seeds; each condition runs once per seed."""
-    iterations: int = 15
+    iterations: int = 60
     """Optimizer steps per run."""
-    prompts_per_iteration: int = 8
+    prompts_per_iteration: int = 16
     """Problems per iteration."""
-    group_size: int = 4
+    group_size: int = 8
     """Episodes per problem."""
     max_new_tokens: int = 40
     """New tokens per reply."""
-    learning_rate: float = 2e-4
+    learning_rate: float = 2e-5
     """AdamW learning rate."""
     difficulty: int = 1
     """Math-v0 difficulty of training and evaluation problems."""
-    eval_every: int = 3
+    eval_every: int = 5
     """Held-out evaluation every this many iterations (the learning curve)."""
-    eval_episodes: int = 64
+    eval_episodes: int = 200
     """Held-out episodes per evaluation during training."""
     final_episodes: int = 200
     """Held-out episodes of the final evaluation of each run (the tables)."""
