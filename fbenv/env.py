@@ -184,7 +184,10 @@ class FeedbackEnv(gym.Env[str, str]):
             raise ValueError(f"task_index must be an int in [0, {size}), got {index!r}")
         self.instance = instance = task.instance(index)
         prompt = instance.prompt
-        if prompt.__class__ is not str or len(prompt) > self._max_observation_length:
+        if not isinstance(prompt, str):
+            raise TypeError(f"task {task.name!r} gave a {type(prompt).__name__} prompt for {instance.task_id}; "
+                            "prompts must be str")
+        if len(prompt) > self._max_observation_length:
             raise ValueError(
                 f"the prompt of {instance.task_id} has {len(prompt)} characters, more than "
                 f"max_observation_length={self._max_observation_length}; pass a larger max_observation_length"
