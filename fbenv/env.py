@@ -151,7 +151,6 @@ class FeedbackEnv(gym.Env[str, str]):
         reset_simulator = getattr(self.simulator, "reset", None)
         is_noop = getattr(reset_simulator, "__func__", None) is Simulator.reset
         self._reset_simulator = None if is_noop else reset_simulator
-        self._max_observation_length = max_observation_length
         self.episode_state: Any = None
         self.moves = 0
         self.instance: Instance | None = None
@@ -178,19 +177,17 @@ class FeedbackEnv(gym.Env[str, str]):
         size = len(task)
         if index is None:
             index = int(self.np_random.integers(size))
-        elif (index.__class__ is not int and (isinstance(index, bool) or not isinstance(index, int))) or not (
-            0 <= index < size
-        ):
+        elif isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < size:
             raise ValueError(f"task_index must be an int in [0, {size}), got {index!r}")
         self.instance = instance = task.instance(index)
         prompt = instance.prompt
         if not isinstance(prompt, str):
             raise TypeError(f"task {task.name!r} gave a {type(prompt).__name__} prompt for {instance.task_id}; "
                             "prompts must be str")
-        if len(prompt) > self._max_observation_length:
+        if len(prompt) > self.observation_space.max_length:
             raise ValueError(
                 f"the prompt of {instance.task_id} has {len(prompt)} characters, more than "
-                f"max_observation_length={self._max_observation_length}; pass a larger max_observation_length"
+                f"max_observation_length={self.observation_space.max_length}; pass a larger max_observation_length"
             )
         self.turn = self.tool_calls = self.moves = 0
         self.episode_state = task.new_episode(instance) if self._new_episode else None
@@ -221,10 +218,7 @@ class FeedbackEnv(gym.Env[str, str]):
             return self._tool_step(code)
         if self._parse_move is not None and (move := self._parse_move(action)) is not None:
             return self._move_step(move)
-        if self._prejudged is None and len(action) <= self.max_action_length:
-            verdict = self._check(instance, action)  # the common case of _judge, without the call
-        else:
-            verdict = self._judge(action)
+        verdict = self._judge(action)
         prepared, self._prepared = self._prepared, None
         if prepared is not None and prepared[0] is action:
             feedback = prepared[1]
@@ -236,9 +230,7 @@ class FeedbackEnv(gym.Env[str, str]):
                 f"simulator {type(self.simulator).__name__} returned {feedback!r}; it must return a "
                 f"Feedback of kind {self.feedback_kind!r}"
             )
-        observation = feedback.text
-        if len(observation) > self._max_observation_length:
-            observation = self._fit(observation)
+        observation = self._fit(feedback.text)
         messages.append({"role": "user", "content": observation})
 
         repeated = self._is_repeat(verdict, action)
@@ -255,7 +247,7 @@ class FeedbackEnv(gym.Env[str, str]):
             "verdict": verdict,
             "feedback": feedback,
             "repeated": repeated,
-            "messages": list(map(dict.copy, messages)),
+            "messages": self._messages_copy(),
         }
         if self._episode_info is not None:
             info["episode"] = self._episode_info(instance, self.episode_state)

@@ -70,9 +70,5 @@ class Simulator(ABC):
         **fields: Any,
     ) -> Feedback:
         """A Feedback of this simulator's kind, stamped with its name."""
-        source = self.name or type(self).__name__
-        if not fields:  # the common case, without unpacking an empty dict (this runs every step)
-            return Feedback.make(kind=self.kind, text=text, label=label, step_labels=step_labels, score=score,
-                                 source=source)
         return Feedback.make(kind=self.kind, text=text, label=label, step_labels=step_labels, score=score,
-                             source=source, **fields)
+                             source=self.name or type(self).__name__, **fields)

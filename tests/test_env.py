@@ -134,6 +134,13 @@ def test_repeat_penalty_applies_to_repeated_final_answers_only() -> None:
     assert (r1, r2, r3) == (0.0, -0.25, 0.0)
 
 
+def test_a_repeat_of_the_first_answer_is_found_whatever_its_spacing_and_case() -> None:
+    env = FeedbackEnv(feedback="binary", max_turns=5)
+    env.reset(seed=0)
+    infos = [env.step(reply)[-1] for reply in ("No  idea\tAT ALL", "no idea at all", "NO IDEA at  all", "maybe 3")]
+    assert [info["repeated"] for info in infos] == [False, True, True, False]
+
+
 def test_task_index_option_pins_the_instance_and_bad_options_fail() -> None:
     env = math_env()
     _, a = env.reset(seed=1, options={"task_index": 42})
