@@ -6,18 +6,26 @@ ordinary rollout engine. Every episode's result depends only on its spec (its en
 seed) and the agent, never on which worker ran it, so the records equal a local run's. Records
 come back shard by shard as they finish and the driver writes them at once, so a killed run keeps
 every finished shard. Ray is imported only here (extra ``ray``).
+
+Each actor has :data:`QUEUED_SHARDS` shards submitted at a time, so it starts its next shard the
+moment one ends instead of waiting for the driver to collect the results and send more; shards get
+smaller as the queue drains, so the workers finish together.
 """
 
 from __future__ import annotations
 
 import os
+import time
+from collections import deque
 from collections.abc import Iterator
 from typing import Any
 
-from fbenv.eval.rollout import EpisodeSpec, rollout
+from fbenv.eval.rollout import EpisodeSpec, RolloutStats, rollout
 
 #: Episodes per shard: small enough that results stream back, large enough to batch the agent.
 SHARD_SIZE = 16
+#: Shards submitted to each actor at once (Ray runs an actor's calls one after another).
+QUEUED_SHARDS = 2
 
 
 class RolloutWorker:
@@ -29,17 +37,21 @@ class RolloutWorker:
         self.agent = make_agent(agent_spec)
         self.concurrency = concurrency
 
-    def run(self, shard: list[EpisodeSpec]) -> list[dict[str, Any]]:
-        """Every episode of ``shard``, as records."""
-        return list(rollout(self.agent, shard, concurrency=self.concurrency))
+    def run(self, shard: list[EpisodeSpec]) -> tuple[list[dict[str, Any]], RolloutStats]:
+        """Every episode of ``shard``, as records, and where the shard's time went."""
+        stats = RolloutStats()
+        return list(rollout(self.agent, shard, concurrency=self.concurrency, stats=stats)), stats
 
 
-def ray_rollout(agent_spec: str, specs: list[EpisodeSpec], *, workers: int = 2, concurrency: int = 32
-                ) -> Iterator[dict[str, Any]]:
-    """Run ``specs`` on ``workers`` Ray actors; yield records shard by shard as shards finish."""
+def ray_rollout(agent_spec: str, specs: list[EpisodeSpec], *, workers: int = 2, concurrency: int = 32,
+                stats: RolloutStats | None = None) -> Iterator[dict[str, Any]]:
+    """Run ``specs`` on ``workers`` Ray actors; yield records shard by shard as shards finish.
+
+    ``stats`` gets the time until every actor had built its agent (``startup_s``) and the actors'
+    summed env and agent times.
+    """
     try:
         import ray
-        from ray.util import ActorPool
     except ImportError as error:
         raise ImportError("--ray needs Ray: pip install 'fbenv[ray]'") from error
     if workers < 1:
@@ -48,13 +60,33 @@ def ray_rollout(agent_spec: str, specs: list[EpisodeSpec], *, workers: int = 2, 
         address = os.environ.get("RAY_ADDRESS")
         ray.init(address=address, num_cpus=None if address else workers, include_dashboard=False,
                  log_to_driver=False, configure_logging=False)
-    size = max(1, min(SHARD_SIZE, -(-len(specs) // workers)))
-    shards = [specs[i:i + size] for i in range(0, len(specs), size)]
-    actor = ray.remote(num_cpus=1)(RolloutWorker)
-    pool = ActorPool([actor.remote(agent_spec, concurrency) for _ in range(workers)])
+    todo = deque(specs)
+    start = time.perf_counter()
+    actors = [ray.remote(num_cpus=1)(RolloutWorker).remote(agent_spec, concurrency) for _ in range(workers)]
+    running: dict[Any, Any] = {}  # a shard's result ref -> the actor running it
+
+    def submit(actor: Any) -> None:
+        # Shards shrink as the queue drains (never below an equal share of what is left), so the
+        # workers run out of work at about the same time instead of one finishing a full shard alone.
+        size = min(SHARD_SIZE, -(-len(todo) // (workers * QUEUED_SHARDS)))
+        if size:
+            running[actor.run.remote([todo.popleft() for _ in range(size)])] = actor
+
     try:
-        for records in pool.map_unordered(lambda a, shard: a.run.remote(shard), shards):
+        ray.get([actor.__ray_ready__.remote() for actor in actors])  # an agent that fails to build fails here
+        if stats is not None:
+            stats.startup_s += time.perf_counter() - start
+        for actor in actors:
+            for _ in range(QUEUED_SHARDS):
+                submit(actor)
+        while running:
+            (ready,), _ = ray.wait(list(running), num_returns=1)
+            actor = running.pop(ready)
+            records, shard_stats = ray.get(ready)
+            submit(actor)  # before handing records on, so the actor's queue never runs dry
+            if stats is not None:
+                stats.add(shard_stats)
             yield from records
     finally:
-        for handle in list(pool._idle_actors) + [a for a, _ in pool._future_to_actor.values()]:
-            ray.kill(handle)
+        for actor in actors:
+            ray.kill(actor)

@@ -62,14 +62,24 @@ class EpisodeSpec:
 
 @dataclass
 class RolloutStats:
-    """Where the wall time went: env + simulator steps vs agent generation."""
+    """Where the wall time went: building the agent, env + simulator steps, agent generation."""
 
+    startup_s: float = 0.0  # building the agent(s) before the first episode could start
     env_s: float = 0.0
     agent_s: float = 0.0
     agent_calls: int = 0
     agent_batch_sizes: list[int] = field(default_factory=list)
     episodes: int = 0
     steps: int = 0
+
+    def add(self, other: RolloutStats) -> None:
+        """Add another run's step counts and env/agent times (a Ray worker's shard) to these."""
+        self.env_s += other.env_s
+        self.agent_s += other.agent_s
+        self.agent_calls += other.agent_calls
+        self.agent_batch_sizes.extend(other.agent_batch_sizes)
+        self.episodes += other.episodes
+        self.steps += other.steps
 
     @property
     def env_share(self) -> float:

@@ -11,6 +11,7 @@ everything in the directory go to ``summary.json`` and ``summary.md`` and the pl
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -119,14 +120,15 @@ def run_eval(
 ) -> list[dict[str, Any]]:
     """Run (or resume) ``config``; write results, summary and plot; return the summary rows.
 
-    ``specs`` replaces :func:`plan`'s episodes (a leaderboard suite's plan).
+    ``specs`` replaces :func:`plan`'s episodes (a leaderboard suite's plan). ``stats`` (local or Ray) is
+    filled with the time spent building the agent(s) and, per step, in envs vs the agent.
     """
     specs = plan(config) if specs is None else specs
     out = Path(config.out)
     with ResultsWriter(out, config.identity()) as writer:
         todo = [spec for spec in specs if spec.key not in writer.done]
         if todo:
-            records = _ray_rollout(config, todo) if config.ray else _local_rollout(config, todo, stats)
+            records = _ray_rollout(config, todo, stats) if config.ray else _local_rollout(config, todo, stats)
             with _progress(progress, len(specs), len(specs) - len(todo), config.agent) as advance:
                 for record in records:
                     writer.append(record)
@@ -140,13 +142,18 @@ def _local_rollout(config: EvalConfig, todo: list[EpisodeSpec], stats: RolloutSt
                    ) -> Iterator[dict[str, Any]]:
     from fbenv.agents import make_agent
 
-    return rollout(make_agent(config.agent), todo, concurrency=config.concurrency, stats=stats)
+    start = time.perf_counter()
+    agent = make_agent(config.agent)
+    if stats is not None:
+        stats.startup_s += time.perf_counter() - start
+    return rollout(agent, todo, concurrency=config.concurrency, stats=stats)
 
 
-def _ray_rollout(config: EvalConfig, todo: list[EpisodeSpec]) -> Iterable[dict[str, Any]]:
+def _ray_rollout(config: EvalConfig, todo: list[EpisodeSpec], stats: RolloutStats | None
+                 ) -> Iterable[dict[str, Any]]:
     from fbenv.eval.distributed import ray_rollout
 
-    return ray_rollout(config.agent, todo, workers=config.ray_workers, concurrency=config.concurrency)
+    return ray_rollout(config.agent, todo, workers=config.ray_workers, concurrency=config.concurrency, stats=stats)
 
 
 def report(out: str | Path, *, plot: bool = True) -> list[dict[str, Any]]:

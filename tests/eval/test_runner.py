@@ -9,6 +9,7 @@ import pytest
 
 from fbenv.cli import main
 from fbenv.eval.results import read_records
+from fbenv.eval.rollout import RolloutStats
 from fbenv.eval.runner import EvalConfig, plan, run_eval
 
 
@@ -62,8 +63,14 @@ def test_ray_gives_the_same_records_as_a_local_run(tmp_path: Path) -> None:
     pytest.importorskip("ray")
     common = {"envs": ["Math-v0"], "feedback": ["text", "unary"], "agent": "random", "episodes": 12, "seed": 3,
               "max_turns": 3}
-    run_eval(EvalConfig(**common, out=str(tmp_path / "local")), progress=False)
-    run_eval(EvalConfig(**common, out=str(tmp_path / "ray"), ray=True, ray_workers=2), progress=False)
+    local_stats, ray_stats = RolloutStats(), RolloutStats()
+    run_eval(EvalConfig(**common, out=str(tmp_path / "local")), progress=False, stats=local_stats)
+    run_eval(EvalConfig(**common, out=str(tmp_path / "ray"), ray=True, ray_workers=2), progress=False,
+             stats=ray_stats)
+    # The workers' stats come back with their shards: same episodes and steps as the local run.
+    assert (ray_stats.episodes, ray_stats.steps) == (local_stats.episodes, local_stats.steps)
+    assert ray_stats.episodes == 24
+    assert ray_stats.startup_s > 0 and ray_stats.agent_calls > 0 and ray_stats.env_s > 0
     volatile = {"elapsed_s"}
 
     def stable(path: Path) -> dict:
