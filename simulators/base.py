@@ -83,7 +83,8 @@ class Simulator(ABC):
         if fields:
             return Feedback.make(kind=self.kind, text=text, label=label, step_labels=step_labels, score=score,
                                  source=source, **fields)
-        key = (self.kind, source, text, label, step_labels, score)
+        # The types too: 1 == 1.0 == True, and the value handed back must be the one asked for.
+        key = (self.kind, source, text, label, type(label), step_labels, score, type(score))
         try:
             made = _MADE.get(key)
         except TypeError:  # unhashable step labels (a list): nothing to reuse

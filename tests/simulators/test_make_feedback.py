@@ -39,6 +39,9 @@ def test_kind_source_and_every_value_keep_feedback_apart() -> None:
     assert len({id(f) for f in made}) == len(made)
     assert [f.source for f in made[:3]] == ["Plain", "Plain", "Other"]
     assert made[1].kind == "binary" and made[3].label is False and made[5].score == 0.5
+    sim = Plain("text")
+    as_float, as_int = sim.make_feedback("y", True, score=1.0), sim.make_feedback("y", True, score=1)
+    assert type(as_float.score) is float and type(as_int.score) is int  # equal values, kept as given
 
 
 def test_feedback_with_more_fields_or_unhashable_labels_is_always_new() -> None:
