@@ -136,13 +136,13 @@ def ray_speedup(agent_spec: str, episodes: int, repeats: int) -> None:
                                 out=out, max_turns=3, ray=True, ray_workers=workers, concurrency=16)
             ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False, configure_logging=False)
             try:
-                stats, last = RolloutStats(), [0.0]
+                stats, record_times = RolloutStats(), []
                 start = time.perf_counter()
                 run_eval(config, progress=False, stats=stats,
-                         on_record=lambda record: last.__setitem__(0, time.perf_counter()))  # noqa: B023
+                         on_record=lambda _, times=record_times: times.append(time.perf_counter()))
                 wall[workers].append(time.perf_counter() - start)
                 startup[workers].append(stats.startup_s)
-                rollouts[workers].append(last[0] - start - stats.startup_s)
+                rollouts[workers].append(record_times[-1] - start - stats.startup_s)
             finally:
                 ray.shutdown()
                 shutil.rmtree(out, ignore_errors=True)

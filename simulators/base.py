@@ -76,23 +76,22 @@ class Simulator(ABC):
         """A Feedback of this simulator's kind, stamped with its name.
 
         Feedback is an immutable value, so identical feedback (every "Correct.", a phrase from a
-        fixed pool) is built once and the same object handed out again: building one costs about
-        1 µs, a large share of a rule-based step. Feedback with further ``fields`` is always new.
+        fixed pool) is built once and the same object handed out again: 0.23 µs instead of 0.78 µs a
+        call (CPython 3.11), a tenth of a rule-based step. Feedback with further ``fields`` is always new.
         """
         source = self.name or type(self).__name__
-        if fields:
-            return Feedback.make(kind=self.kind, text=text, label=label, step_labels=step_labels, score=score,
-                                 source=source, **fields)
         # The types too: 1 == 1.0 == True, and the value handed back must be the one asked for.
-        key = (self.kind, source, text, label, type(label), step_labels, score, type(score))
-        try:
-            made = _MADE.get(key)
-        except TypeError:  # unhashable step labels (a list): nothing to reuse
-            return Feedback.make(kind=self.kind, text=text, label=label, step_labels=step_labels, score=score,
-                                 source=source)
-        if made is None:
-            made = Feedback.make(kind=self.kind, text=text, label=label, step_labels=step_labels, score=score,
-                                 source=source)
+        key = None if fields else (self.kind, source, text, label, type(label), step_labels, score, type(score))
+        if key is not None:
+            try:
+                made = _MADE.get(key)
+            except TypeError:  # unhashable step labels (a list): nothing to reuse
+                key = made = None
+            if made is not None:
+                return made
+        made = Feedback.make(kind=self.kind, text=text, label=label, step_labels=step_labels, score=score,
+                             source=source, **fields)
+        if key is not None:
             if len(_MADE) >= _MADE_LIMIT:  # varied texts (critiques with numbers): start over, bounded
                 _MADE.clear()
             _MADE[key] = made

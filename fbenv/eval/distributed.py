@@ -62,7 +62,8 @@ def ray_rollout(agent_spec: str, specs: list[EpisodeSpec], *, workers: int = 2, 
                  log_to_driver=False, configure_logging=False)
     todo = deque(specs)
     start = time.perf_counter()
-    actors = [ray.remote(num_cpus=1)(RolloutWorker).remote(agent_spec, concurrency) for _ in range(workers)]
+    remote_worker = ray.remote(num_cpus=1)(RolloutWorker)
+    actors = [remote_worker.remote(agent_spec, concurrency) for _ in range(workers)]
     running: dict[Any, Any] = {}  # a shard's result ref -> the actor running it
 
     def submit(actor: Any) -> None:

@@ -49,7 +49,8 @@ def test_feedback_with_more_fields_or_unhashable_labels_is_always_new() -> None:
     leaving = sim.make_feedback("bye", None, end_episode=True)
     assert leaving.end_episode and leaving is not sim.make_feedback("bye", None, end_episode=True)
     listed = sim.make_feedback("steps", True, step_labels=[True, False])  # type: ignore[arg-type]
-    assert listed.step_labels == [True, False] and listed is not sim.make_feedback("steps", True, step_labels=[True])
+    again = sim.make_feedback("steps", True, step_labels=[True, False])  # type: ignore[arg-type]
+    assert listed.step_labels == [True, False] and listed == again and listed is not again
 
 
 def test_the_store_stays_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
