@@ -16,7 +16,6 @@ that did not complete are not trusted.
 from __future__ import annotations
 
 import ast
-import base64
 import functools
 import json
 import marshal
@@ -82,15 +81,14 @@ def assert_lines_suite(asserts: list[str], setup: str = "") -> TestSuite:
 
 
 _HARNESS = r'''
-def __fbenv_run(solution, compiled, steps, entry_point, mark, shown):
-    import base64, json, linecache, marshal, os, sys, traceback
+def __fbenv_run(solution, entry_point, mark, shown, prelude, codes, steps):
+    import json, linecache, os, sys, traceback
     # Everything the harness needs is bound before the agent's code runs, so patching builtins,
     # json or os afterwards cannot change how results are judged or written.
     _write, _dumps, _exc = os.write, json.dumps, sys.exc_info
     _repr, _type, _isinstance, _len, _all = repr, type, isinstance, len, all
     _builtin_types = (int, float, complex, bool, str, bytes, list, tuple, dict, set, frozenset, type(None))
     _AssertionError, _BaseException = AssertionError, BaseException
-    prelude, codes = marshal.loads(base64.b64decode(compiled))  # the tests, compiled by fbenv
 
     def plain(value, depth=0):
         if depth > 20 or _type(value) not in _builtin_types:
@@ -153,8 +151,10 @@ def __fbenv_run(solution, compiled, steps, entry_point, mark, shown):
 
 
 def __fbenv_main():
-    import json, sys
-    __fbenv_run(*json.loads(sys.stdin.read()))
+    import marshal, sys
+    data = sys.stdin.buffer.read()  # 4-byte length, the run's values, then the suite (see harness_input)
+    head = int.from_bytes(data[:4], "big")
+    __fbenv_run(*marshal.loads(data[4 : 4 + head]), *marshal.loads(data[4 + head :]))
 '''
 
 #: Trusted source compiled once per sandbox worker (see ``Sandbox(warm=...)``).
@@ -164,12 +164,13 @@ HARNESS_CALL = "__fbenv_main()\n"
 
 
 @functools.lru_cache(maxsize=1024)
-def compiled_suite(suite: TestSuite) -> tuple[str, list[list[str | None]]]:
-    """The suite's code objects, marshalled (base64) once per problem, and each step's sources.
+def compiled_suite(suite: TestSuite) -> bytes:
+    """The suite marshalled once per problem: its prelude and steps compiled, and each step's sources.
 
     fbenv compiles its own trusted test code here, in the parent, and the run only unmarshals it:
-    compiling in a freshly forked sandbox child is several times slower (copy-on-write faults).
-    Parent and sandbox run the same interpreter, so the marshal format matches.
+    compiling in a freshly forked sandbox child is several times slower (copy-on-write faults), and
+    unmarshalling is cheaper there than parsing JSON. Parent and sandbox run the same interpreter, so
+    the marshal format matches.
     """
     steps: list[list[str | None]] = []
     codes: list[object] = []
@@ -185,14 +186,16 @@ def compiled_suite(suite: TestSuite) -> tuple[str, list[list[str | None]]]:
                 codes.append((compile(item.call, "<tests>", "eval"), compile(item.expected, "<tests>", "eval")))
             else:
                 codes.append(compile(item.source, "<tests>", "exec"))
-    blob = marshal.dumps((compile(suite.prelude, "<tests>", "exec"), tuple(codes)))
-    return base64.b64encode(blob).decode("ascii"), steps
+    return marshal.dumps((compile(suite.prelude, "<tests>", "exec"), tuple(codes), steps))
 
 
-def harness_input(solution: str, suite: TestSuite, entry_point: str) -> str:
-    """The run's stdin: the agent's code (as data, compiled inside the run) and the compiled tests."""
-    blob, steps = compiled_suite(suite)
-    return json.dumps([solution, blob, steps, entry_point, RESULT_MARK, _SHOWN])
+def harness_input(solution: str, suite: TestSuite, entry_point: str) -> bytes:
+    """The run's stdin: the agent's code (as data, compiled inside the run) and the compiled tests.
+
+    Two marshalled tuples behind a 4-byte length: this run's values, then the problem's cached suite.
+    """
+    head = marshal.dumps((solution, entry_point, RESULT_MARK, _SHOWN))
+    return len(head).to_bytes(4, "big") + head + compiled_suite(suite)
 
 
 def parse_results(stdout: str, cases: int) -> list[dict[str, Any]] | None:

@@ -24,6 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from fbenv.tools.sandbox_server import MAX_FRAME
 from fbenv.tools.sandbox_worker import Worker, WorkerDied
 
 __all__ = ["BubblewrapUnavailable", "Limits", "RunResult", "Sandbox", "shared_sandbox"]
@@ -147,7 +148,7 @@ class Sandbox:
         except (WorkerDied, OSError) as exc:
             raise BubblewrapUnavailable(f"the worker did not start: {exc}") from None
         try:
-            resp = worker.request(_request(_SELF_TEST, "ok", Limits(), True), 20.0)
+            resp = worker.request(_request(_SELF_TEST, Limits(), True), 20.0, b"ok")
         except WorkerDied as exc:
             worker.kill()
             raise BubblewrapUnavailable(f"self-test run failed: {exc}: {worker.error_output()}") from None
@@ -195,22 +196,26 @@ class Sandbox:
     # -- running ------------------------------------------------------------------------------
 
     def run(
-        self, code: str, *, stdin: str = "", limits: Limits | None = None, success_token: bool = False
+        self, code: str, *, stdin: str | bytes = "", limits: Limits | None = None, success_token: bool = False
     ) -> RunResult:
         """Run ``code`` (Python source, as ``__main__``) in a fresh forked child and report.
 
-        ``stdin`` is the program's standard input (then end of file). With ``success_token`` the
+        ``stdin`` is the program's standard input (then end of file): text (sent as UTF-8) or bytes,
+        which reach the program unchanged (``sys.stdin.buffer``). With ``success_token`` the
         result's ``passed`` needs the harness's proof that the code ran to completion.
         """
         limits = limits or self.limits
-        request = _request(code, stdin, limits, success_token)
+        request = _request(code, limits, success_token)
+        data = stdin.encode() if isinstance(stdin, str) else bytes(stdin)
+        if len(data) > MAX_FRAME:
+            raise ValueError(f"stdin of {len(data)} bytes is over the sandbox's limit of {MAX_FRAME >> 20} MiB")
         worker = self._acquire()
         if not worker.alive():  # died while idle: replace it before using it
             worker.kill()
             self._drop()
             worker = self._acquire()
         try:
-            resp = worker.request(request, limits.wall_seconds + 15.0)
+            resp = worker.request(request, limits.wall_seconds + 15.0, data)
         except WorkerDied as exc:
             log.warning("fbenv sandbox: worker died during a run (%s); starting a new one", exc)
             worker.kill()
@@ -265,8 +270,8 @@ class Sandbox:
         self.close()
 
 
-def _request(code: str, stdin: str, limits: Limits, success_token: bool) -> dict[str, Any]:
-    return {"code": code, "stdin": stdin, "limits": asdict(limits), "success_token": success_token}
+def _request(code: str, limits: Limits, success_token: bool) -> dict[str, Any]:
+    return {"code": code, "limits": asdict(limits), "success_token": success_token}
 
 
 _shared: Sandbox | None = None

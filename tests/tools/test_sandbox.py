@@ -7,6 +7,7 @@ skip (with the reason) where bubblewrap cannot run; "rlimits" tests always run. 
 
 from __future__ import annotations
 
+import hashlib
 import os
 import signal
 import socket
@@ -79,6 +80,14 @@ def test_stdin_is_given_then_eof(sb: Sandbox) -> None:
     assert r.stdout == "''\n" and "EOFError" in r.stderr and r.status == "error"
     big = "x" * (1 << 20)
     assert run(sb, "import sys\nprint(len(sys.stdin.read()))", stdin=big).stdout == f"{len(big)}\n"
+
+
+def test_stdin_bytes_arrive_unchanged(sb: Sandbox) -> None:
+    data = bytes(range(256)) * 3 + b"\x00\xff"
+    r = run(sb, "import hashlib, sys\nprint(hashlib.sha256(sys.stdin.buffer.read()).hexdigest())", stdin=data)
+    assert r.stdout == hashlib.sha256(data).hexdigest() + "\n", r
+    text = "naïve – ✓\n"  # text travels as UTF-8
+    assert run(sb, "import sys\nprint(sys.stdin.buffer.read().hex())", stdin=text).stdout == text.encode().hex() + "\n"
 
 
 def test_run_many_keeps_order_and_runs_in_parallel() -> None:
