@@ -18,7 +18,13 @@ What it measures (printed as tables, one run)
        own ``RolloutStats.startup_s``, and the rollouts are timed from then to the last episode's
        record. Start-up (and the summary written at the end) are paid once whatever the worker count,
        so the table shows the speed-up of the whole evaluation and of the rollouts; the target is
-       judged on the latter, which a longer evaluation's wall time approaches.
+       judged on the latter, which a longer evaluation's wall time approaches. Alongside, in the same
+       run and interleaved with it, the machine's own ceiling for the same work: the same episodes,
+       in the same shards of 16, rolled out by one plain process (no Ray) and split between two plain
+       processes at once, each with one thread and its agent already loaded. Two cores rarely give 2x (shared caches and
+       memory, a VM's neighbours), so this says how much of a shortfall is Ray's and how much the
+       machine's. Speed-ups are medians of adjacent pairs (1 and 2 workers run back to back), which
+       cancels the machine's drift between pairs.
 
 Why
     fbenv claims its feedback machinery is a rounding error next to generation, that envs are cheap
@@ -102,6 +108,61 @@ print(json.dumps({"in_flight_mb": max(peak) - base, "episodes": len(records)}))
 """
 
 
+PLAIN_CHILD = """
+import json, os, sys, time
+import torch
+torch.set_num_threads(1)
+from fbenv.agents import make_agent
+from fbenv.eval import rollout
+from fbenv.eval.runner import EvalConfig, plan
+agent_spec, episodes = sys.argv[1], int(sys.argv[2])
+agent = make_agent(agent_spec)
+config = EvalConfig(envs=["Math-v0"], feedback=["text", "binary"], agent=agent_spec, episodes=episodes, out="-",
+                    max_turns=3, concurrency=16)
+specs = plan(config)
+list(rollout(agent, specs[:16], concurrency=16))  # warm-up
+print("ready", flush=True)
+shards = [specs[i : i + 16] for i in range(0, len(specs), 16)]  # as --ray cuts them (SHARD_SIZE)
+for line in sys.stdin:  # "PART PARTS": roll out shards[PART::PARTS], then say how long it took
+    part, parts = map(int, line.split())
+    start = time.perf_counter()
+    for shard in shards[part::parts]:
+        list(rollout(agent, shard, concurrency=16))
+    print(json.dumps({"seconds": time.perf_counter() - start}), flush=True)
+"""
+
+
+class PlainCeiling:
+    """Three plain rollout processes (agent loaded once): one runs all episodes, two split them."""
+
+    def __init__(self, agent_spec: str, episodes: int) -> None:
+        env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+        self.procs = [subprocess.Popen([sys.executable, "-c", PLAIN_CHILD, agent_spec, str(episodes)], env=env,
+                                       stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                       text=True) for _ in range(3)]
+        for proc in self.procs:
+            if proc.stdout is None or proc.stdout.readline().strip() != "ready":
+                raise RuntimeError("a plain rollout process did not start")
+
+    def seconds(self, workers: int) -> float:
+        """Wall seconds for all episodes on ``workers`` (1 or 2) plain processes at once."""
+        procs = self.procs[:1] if workers == 1 else self.procs[1:]
+        start = time.perf_counter()
+        for part, proc in enumerate(procs):
+            assert proc.stdin is not None
+            proc.stdin.write(f"{part} {workers}\n")
+            proc.stdin.flush()
+        for proc in procs:
+            assert proc.stdout is not None
+            json.loads(proc.stdout.readline())
+        return time.perf_counter() - start
+
+    def close(self) -> None:
+        for proc in self.procs:
+            proc.kill()
+            proc.wait()
+
+
 def memory(count: int) -> None:
     rows = []
     for env_id in MEMORY_ENVS:
@@ -129,8 +190,13 @@ def ray_speedup(agent_spec: str, episodes: int, repeats: int) -> None:
     wall: dict[int, list[float]] = {1: [], 2: []}
     startup: dict[int, list[float]] = {1: [], 2: []}
     rollouts: dict[int, list[float]] = {1: [], 2: []}
+    plain: dict[int, list[float]] = {1: [], 2: []}
+    ceiling = PlainCeiling(agent_spec, episodes)
     for repeat in range(repeats):
-        for workers in (1, 2) if repeat % 2 == 0 else (2, 1):  # alternate, so drift hits both
+        order = (1, 2) if repeat % 2 == 0 else (2, 1)  # alternate, so drift hits both
+        for workers in order:
+            plain[workers].append(ceiling.seconds(workers))
+        for workers in order:
             out = tempfile.mkdtemp(prefix=f"fbenv-ray{workers}-")
             config = EvalConfig(envs=["Math-v0"], feedback=["text", "binary"], agent=agent_spec, episodes=episodes,
                                 out=out, max_turns=3, ray=True, ray_workers=workers, concurrency=16)
@@ -146,22 +212,33 @@ def ray_speedup(agent_spec: str, episodes: int, repeats: int) -> None:
             finally:
                 ray.shutdown()
                 shutil.rmtree(out, ignore_errors=True)
+    ceiling.close()
+
+    def paired(times: dict[int, list[float]]) -> float:
+        return statistics.median(one / two for one, two in zip(times[1], times[2], strict=True))
+
     med = {w: statistics.median(wall[w]) for w in wall}
     work = {w: statistics.median(rollouts[w]) for w in wall}
     boot = {w: statistics.median(startup[w]) for w in wall}
-    ratio, work_ratio = med[1] / med[2], work[1] / work[2]
+    bare = {w: statistics.median(plain[w]) for w in plain}
+    ratio, work_ratio, bare_ratio = paired(wall), paired(rollouts), paired(plain)
     verdict = "PASS (>= 1.8x)" if work_ratio >= 1.8 else "FAIL (>= 1.8x)"
     total = 2 * episodes
     print(f"\n## 3. Ray: {agent_spec}, fbenv/Math-v0 x (text, binary) x {episodes} episodes, "
-          f"medians of {repeats} runs per worker count, alternating (cores here: {os.cpu_count()})")
+          f"{repeats} runs per worker count, alternating; times are medians, speed-ups medians of adjacent pairs "
+          f"(cores here: {os.cpu_count()})")
     print(table(["workers", "wall s", "episodes/s", "speed-up", "actor start-up s", "rollouts s", "rollout speed-up",
                  "target"],
                 [["1", f"{med[1]:.2f}", f"{total / med[1]:.1f}", "1.00x", f"{boot[1]:.2f}", f"{work[1]:.2f}",
                   "1.00x", ""],
                  ["2", f"{med[2]:.2f}", f"{total / med[2]:.1f}", f"{ratio:.2f}x", f"{boot[2]:.2f}",
                   f"{work[2]:.2f}", f"{work_ratio:.2f}x", verdict]]))
-    print("per-run speed-ups (wall, rollouts): " + ", ".join(
-        f"{a / b:.2f}x/{c / d:.2f}x" for a, b, c, d in zip(wall[1], wall[2], rollouts[1], rollouts[2], strict=True)))
+    print(f"machine ceiling, the same episodes on plain processes (no Ray, agent loaded): 1 process "
+          f"{bare[1]:.2f} s, 2 processes {bare[2]:.2f} s, speed-up {bare_ratio:.2f}x; Ray's rollout speed-up is "
+          f"{work_ratio / bare_ratio:.0%} of it")
+    print("per-pair speed-ups (wall, rollouts, plain): " + ", ".join(
+        f"{a / b:.2f}x/{c / d:.2f}x/{e / f:.2f}x" for a, b, c, d, e, f in
+        zip(wall[1], wall[2], rollouts[1], rollouts[2], plain[1], plain[2], strict=True)))
     print("wall s: the whole evaluation once the cluster is up; actor start-up s: until every worker had built its "
           "agent (importing torch, loading the model), paid once per evaluation whatever the worker count; "
           "rollouts s: from then to the last episode's record, the part a second worker shares (the rest of the "

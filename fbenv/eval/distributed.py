@@ -8,8 +8,12 @@ come back shard by shard as they finish and the driver writes them at once, so a
 every finished shard. Ray is imported only here (extra ``ray``).
 
 Each actor has :data:`QUEUED_SHARDS` shards submitted at a time, so it starts its next shard the
-moment one ends instead of waiting for the driver to collect the results and send more; shards get
-smaller as the queue drains, so the workers finish together.
+moment one ends instead of waiting for the driver to collect the results and send more. Shards are
+all about the same size and their number is a multiple of the worker count (:func:`shard_sizes`), so
+equal workers run out of work together. They are not shrunk as the queue drains: a batched agent
+takes about as long for a shard of 2 as for one of 16 (a generation call costs nearly the same for a
+batch of 1 and of 16), so small closing shards only added calls (measured: 177 agent calls instead
+of 162 for the same 800 episodes, the 2-worker speed-up 1.66-1.79x instead of ~1.85x).
 """
 
 from __future__ import annotations
@@ -22,10 +26,21 @@ from typing import Any
 
 from fbenv.eval.rollout import EpisodeSpec, RolloutStats, rollout
 
-#: Episodes per shard: small enough that results stream back, large enough to batch the agent.
+#: Most episodes per shard: small enough that results stream back, large enough to batch the agent.
 SHARD_SIZE = 16
 #: Shards submitted to each actor at once (Ray runs an actor's calls one after another).
 QUEUED_SHARDS = 2
+
+
+def shard_sizes(episodes: int, workers: int) -> list[int]:
+    """Sizes of the shards for ``episodes`` on ``workers``: as few as allows at most :data:`SHARD_SIZE`
+    each, rounded up to a multiple of ``workers``, sizes differing by at most one."""
+    if episodes <= 0:
+        return []
+    count = -(-episodes // SHARD_SIZE)
+    count = min(episodes, -(-count // workers) * workers)
+    base, extra = divmod(episodes, count)
+    return [base + 1] * extra + [base] * (count - extra)
 
 
 class RolloutWorker:
@@ -61,17 +76,15 @@ def ray_rollout(agent_spec: str, specs: list[EpisodeSpec], *, workers: int = 2, 
         ray.init(address=address, num_cpus=None if address else workers, include_dashboard=False,
                  log_to_driver=False, configure_logging=False)
     todo = deque(specs)
+    sizes = deque(shard_sizes(len(specs), workers))
     start = time.perf_counter()
     remote_worker = ray.remote(num_cpus=1)(RolloutWorker)
     actors = [remote_worker.remote(agent_spec, concurrency) for _ in range(workers)]
     running: dict[Any, Any] = {}  # a shard's result ref -> the actor running it
 
     def submit(actor: Any) -> None:
-        # Shards shrink as the queue drains (never below an equal share of what is left), so the
-        # workers run out of work at about the same time instead of one finishing a full shard alone.
-        size = min(SHARD_SIZE, -(-len(todo) // (workers * QUEUED_SHARDS)))
-        if size:
-            running[actor.run.remote([todo.popleft() for _ in range(size)])] = actor
+        if sizes:
+            running[actor.run.remote([todo.popleft() for _ in range(sizes.popleft())])] = actor
 
     try:
         ray.get([actor.__ray_ready__.remote() for actor in actors])  # an agent that fails to build fails here
