@@ -13,6 +13,7 @@ import queue
 import secrets
 import select
 import shutil
+import signal
 import struct
 import subprocess
 import sys
@@ -130,6 +131,29 @@ class _Spawner:
 _SPAWNER = _Spawner()
 
 
+def _kill_uid(uid: int, timeout: float = 2.0) -> None:
+    """SIGKILL every process of ``uid`` (a worker's own run uid) until none is left or time is up."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = False
+        for name in os.listdir("/proc"):
+            if not name.isdigit():
+                continue
+            try:
+                if os.stat(f"/proc/{name}").st_uid != uid:
+                    continue
+                with open(f"/proc/{name}/stat", "rb") as f:
+                    if f.read().rsplit(b")", 1)[1].split()[0] == b"Z":  # dead, waiting for its reaper
+                        continue
+                found = True
+                os.kill(int(name), signal.SIGKILL)
+            except OSError:  # gone meanwhile
+                continue
+        if not found:
+            return
+        time.sleep(0.01)
+
+
 class Worker:
     """One running fork-server and the pipes to it."""
 
@@ -145,6 +169,7 @@ class Worker:
         self.isolation = isolation
         privileged = os.geteuid() == 0
         uid = UID_BASE + secrets.randbelow(UID_SPAN) if privileged else None
+        self.uid = uid
         config = json.dumps({"uid": uid, "gid": uid, "pidns": isolation == "bubblewrap", "warm": warm})
         argv = [sys.executable, "-I", str(SERVER), config]
         if isolation == "bubblewrap":
@@ -222,13 +247,20 @@ class Worker:
             self._close_pipes()
 
     def kill(self) -> None:
-        """Kill the server; in rlimits mode also remove its run dirs (it cannot do that itself now)."""
+        """Kill the server; in rlimits mode also what its runs left and its run dirs (it cannot now).
+
+        In bubblewrap mode the PID namespace ends with the server, and the kernel kills everything in
+        it. In rlimits mode a run dies with the server (PDEATHSIG), but processes it started do not:
+        as root, every process of the worker's own uid is killed here.
+        """
         try:
             self.proc.kill()
             self.proc.wait(5)
         except (OSError, subprocess.TimeoutExpired):
             pass
         self._close_pipes()
+        if self.isolation == "rlimits" and self.uid is not None:
+            _kill_uid(self.uid)
         tmp_root = getattr(self, "hello", {}).get("tmp_root")
         if tmp_root and os.path.basename(tmp_root).startswith("fbenv-sandbox-"):
             shutil.rmtree(tmp_root, ignore_errors=True)

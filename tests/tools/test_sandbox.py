@@ -7,7 +7,9 @@ skip (with the reason) where bubblewrap cannot run; "rlimits" tests always run. 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import json
 import os
 import signal
 import socket
@@ -340,6 +342,34 @@ def test_a_worker_that_dies_is_replaced(sb: Sandbox) -> None:
     (worker,) = sb._idle
     worker.proc.kill()  # and while idle
     worker.proc.wait()
+    healthy(sb)
+
+
+def test_a_run_dies_with_its_worker(sb: Sandbox) -> None:
+    """A worker killed mid-run takes its run along (PDEATHSIG in rlimits mode; in bubblewrap mode the
+    PID namespace ends with its init), so no run outlives the server that supervised it."""
+    needs_root(sb)  # as root each worker's runs have their own uid, which finds them from here
+    healthy(sb)
+    (worker,) = sb._idle
+    uid = json.loads(worker.proc.args[-1])["uid"]
+
+    def runs_alive() -> list[int]:
+        pids = []
+        for name in os.listdir("/proc"):
+            with contextlib.suppress(OSError):
+                if name.isdigit() and os.stat(f"/proc/{name}").st_uid == uid:
+                    pids.append(int(name))
+        return pids
+
+    killer = threading.Timer(0.4, worker.proc.kill)
+    killer.start()
+    r = run(sb, "import os, time\nos.fork()\ntime.sleep(5)", limits=Limits(wall_seconds=8))
+    killer.join()
+    assert r.status == "killed" and "worker died" in r.stderr
+    deadline = time.monotonic() + 3
+    while runs_alive() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert runs_alive() == []
     healthy(sb)
 
 
