@@ -20,11 +20,11 @@ What it measures (printed as tables, one run)
        so the table shows the speed-up of the whole evaluation and of the rollouts; the target is
        judged on the latter, which a longer evaluation's wall time approaches. Alongside, in the same
        run and interleaved with it, the machine's own ceiling for the same work: the same episodes,
-       in the same shards of 16, rolled out by one plain process (no Ray) and split between two plain
-       processes at once, each with one thread and its agent already loaded. Two cores rarely give 2x (shared caches and
-       memory, a VM's neighbours), so this says how much of a shortfall is Ray's and how much the
-       machine's. Speed-ups are medians of adjacent pairs (1 and 2 workers run back to back), which
-       cancels the machine's drift between pairs.
+       in the same shards, rolled out by one plain process (no Ray) and split between two plain
+       processes at once, each with one thread and its agent already loaded. Two cores rarely give
+       2x (shared caches and memory, a VM's neighbours), so this says how much of a shortfall is
+       Ray's and how much the machine's. Speed-ups are medians of adjacent pairs (1 and 2 workers
+       run back to back), which cancels the machine's drift between pairs.
 
 Why
     fbenv claims its feedback machinery is a rounding error next to generation, that envs are cheap
@@ -114,6 +114,7 @@ import torch
 torch.set_num_threads(1)
 from fbenv.agents import make_agent
 from fbenv.eval import rollout
+from fbenv.eval.distributed import shard_sizes
 from fbenv.eval.runner import EvalConfig, plan
 agent_spec, episodes = sys.argv[1], int(sys.argv[2])
 agent = make_agent(agent_spec)
@@ -122,9 +123,12 @@ config = EvalConfig(envs=["Math-v0"], feedback=["text", "binary"], agent=agent_s
 specs = plan(config)
 list(rollout(agent, specs[:16], concurrency=16))  # warm-up
 print("ready", flush=True)
-shards = [specs[i : i + 16] for i in range(0, len(specs), 16)]  # as --ray cuts them (SHARD_SIZE)
-for line in sys.stdin:  # "PART PARTS": roll out shards[PART::PARTS], then say how long it took
+for line in sys.stdin:  # "PART PARTS": roll out every PARTS-th shard from PART, then say how long it took
     part, parts = map(int, line.split())
+    shards, at = [], 0
+    for size in shard_sizes(len(specs), parts):  # as --ray cuts them
+        shards.append(specs[at : at + size])
+        at += size
     start = time.perf_counter()
     for shard in shards[part::parts]:
         list(rollout(agent, shard, concurrency=16))

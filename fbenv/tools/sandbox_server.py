@@ -392,7 +392,7 @@ class Server:
             # Die with the server. Set after the uid change, which clears it. Not needed in a PID
             # namespace (bubblewrap), where the namespace's init ends with the server and the kernel
             # then kills everything in it; skipped there because a ctypes call is dear in a fresh
-            # child (~70 copy-on-write faults, a sixth of a check's).
+            # child (~70 page faults where a bare fork and exit take ~100; ~6 % of a check's CPU).
             self.libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
             if os.getppid() != self.pid:  # the server died before that: end now
                 os._exit(CHILD_SETUP_FAILED)

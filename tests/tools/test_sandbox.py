@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 import os
 import signal
 import socket
@@ -351,7 +350,7 @@ def test_a_run_dies_with_its_worker(sb: Sandbox) -> None:
     needs_root(sb)  # as root each worker's runs have their own uid, which finds them from here
     healthy(sb)
     (worker,) = sb._idle
-    uid = json.loads(worker.proc.args[-1])["uid"]
+    uid = worker.uid
 
     def runs_alive() -> list[int]:
         pids = []
