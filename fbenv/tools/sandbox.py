@@ -206,7 +206,12 @@ class Sandbox:
         """
         limits = limits or self.limits
         request = _request(code, limits, success_token)
-        data = stdin.encode() if isinstance(stdin, str) else bytes(stdin)
+        if isinstance(stdin, str):
+            data = stdin.encode()
+        elif isinstance(stdin, (bytes, bytearray, memoryview)):
+            data = bytes(stdin)
+        else:
+            raise TypeError(f"stdin must be str or bytes, not {type(stdin).__name__}")
         if len(data) > MAX_FRAME:
             raise ValueError(f"stdin of {len(data)} bytes is over the sandbox's limit of {MAX_FRAME >> 20} MiB")
         worker = self._acquire()

@@ -87,6 +87,8 @@ def test_stdin_bytes_arrive_unchanged(sb: Sandbox) -> None:
     data = bytes(range(256)) * 3 + b"\x00\xff"
     r = run(sb, "import hashlib, sys\nprint(hashlib.sha256(sys.stdin.buffer.read()).hexdigest())", stdin=data)
     assert r.stdout == hashlib.sha256(data).hexdigest() + "\n", r
+    with pytest.raises(TypeError, match="stdin must be str or bytes, not int"):
+        sb.run("pass", stdin=5)  # type: ignore[arg-type]  # bytes(5) would be five zero bytes
     text = "naïve – ✓\n"  # text travels as UTF-8
     assert run(sb, "import sys\nprint(sys.stdin.buffer.read().hex())", stdin=text).stdout == text.encode().hex() + "\n"
 
