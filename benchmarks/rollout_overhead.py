@@ -38,12 +38,17 @@ Run
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import subprocess
 import sys
 import tempfile
 import time
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from fbenv.eval.runner import EvalConfig
 
 KINDS = ("none", "unary", "binary", "text", "process")
 MEMORY_ENVS = ("fbenv/Math-v0", "fbenv/MathFile-v0", "fbenv/ReasoningGym-v0", "fbenv/HumanEval-v0")
@@ -114,24 +119,18 @@ import torch
 torch.set_num_threads(1)
 from fbenv.agents import make_agent
 from fbenv.eval import rollout
-from fbenv.eval.distributed import shard_sizes
-from fbenv.eval.runner import EvalConfig, plan
-agent_spec, episodes = sys.argv[1], int(sys.argv[2])
-agent = make_agent(agent_spec)
-config = EvalConfig(envs=["Math-v0"], feedback=["text", "binary"], agent=agent_spec, episodes=episodes, out="-",
-                    max_turns=3, concurrency=16)
+from fbenv.eval.distributed import split_shards
+from fbenv.eval.runner import config_from_dict, plan
+config = config_from_dict(json.loads(sys.argv[1]))
+agent = make_agent(config.agent)
 specs = plan(config)
-list(rollout(agent, specs[:16], concurrency=16))  # warm-up
+list(rollout(agent, specs[:16], concurrency=config.concurrency))  # warm-up
 print("ready", flush=True)
 for line in sys.stdin:  # "PART PARTS": roll out every PARTS-th shard from PART, then say how long it took
     part, parts = map(int, line.split())
-    shards, at = [], 0
-    for size in shard_sizes(len(specs), parts):  # as --ray cuts them
-        shards.append(specs[at : at + size])
-        at += size
     start = time.perf_counter()
-    for shard in shards[part::parts]:
-        list(rollout(agent, shard, concurrency=16))
+    for shard in split_shards(specs, parts)[part::parts]:  # the shards --ray would send
+        list(rollout(agent, shard, concurrency=config.concurrency))
     print(json.dumps({"seconds": time.perf_counter() - start}), flush=True)
 """
 
@@ -139,9 +138,12 @@ for line in sys.stdin:  # "PART PARTS": roll out every PARTS-th shard from PART,
 class PlainCeiling:
     """Three plain rollout processes (agent loaded once): one runs all episodes, two split them."""
 
-    def __init__(self, agent_spec: str, episodes: int) -> None:
+    def __init__(self, config: EvalConfig) -> None:
+        from fbenv.eval.runner import config_to_dict
+
         env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
-        self.procs = [subprocess.Popen([sys.executable, "-c", PLAIN_CHILD, agent_spec, str(episodes)], env=env,
+        argv = [sys.executable, "-c", PLAIN_CHILD, json.dumps(config_to_dict(config))]
+        self.procs = [subprocess.Popen(argv, env=env,
                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                                        text=True) for _ in range(3)]
         for proc in self.procs:
@@ -195,28 +197,31 @@ def ray_speedup(agent_spec: str, episodes: int, repeats: int) -> None:
     startup: dict[int, list[float]] = {1: [], 2: []}
     rollouts: dict[int, list[float]] = {1: [], 2: []}
     plain: dict[int, list[float]] = {1: [], 2: []}
-    ceiling = PlainCeiling(agent_spec, episodes)
-    for repeat in range(repeats):
-        order = (1, 2) if repeat % 2 == 0 else (2, 1)  # alternate, so drift hits both
-        for workers in order:
-            plain[workers].append(ceiling.seconds(workers))
-        for workers in order:
-            out = tempfile.mkdtemp(prefix=f"fbenv-ray{workers}-")
-            config = EvalConfig(envs=["Math-v0"], feedback=["text", "binary"], agent=agent_spec, episodes=episodes,
-                                out=out, max_turns=3, ray=True, ray_workers=workers, concurrency=16)
-            ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False, configure_logging=False)
-            try:
-                stats, record_times = RolloutStats(), []
-                start = time.perf_counter()
-                run_eval(config, progress=False, stats=stats,
-                         on_record=lambda _, times=record_times: times.append(time.perf_counter()))
-                wall[workers].append(time.perf_counter() - start)
-                startup[workers].append(stats.startup_s)
-                rollouts[workers].append(record_times[-1] - start - stats.startup_s)
-            finally:
-                ray.shutdown()
-                shutil.rmtree(out, ignore_errors=True)
-    ceiling.close()
+    base = EvalConfig(envs=["Math-v0"], feedback=["text", "binary"], agent=agent_spec, episodes=episodes, out="",
+                      max_turns=3, concurrency=16)
+    ceiling = PlainCeiling(base)
+    try:
+        for repeat in range(repeats):
+            order = (1, 2) if repeat % 2 == 0 else (2, 1)  # alternate, so drift hits both
+            for workers in order:
+                plain[workers].append(ceiling.seconds(workers))
+            for workers in order:
+                out = tempfile.mkdtemp(prefix=f"fbenv-ray{workers}-")
+                config = dataclasses.replace(base, out=out, ray=True, ray_workers=workers)
+                ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False, configure_logging=False)
+                try:
+                    stats, record_times = RolloutStats(), []
+                    start = time.perf_counter()
+                    run_eval(config, progress=False, stats=stats,
+                             on_record=lambda _, times=record_times: times.append(time.perf_counter()))
+                    wall[workers].append(time.perf_counter() - start)
+                    startup[workers].append(stats.startup_s)
+                    rollouts[workers].append(record_times[-1] - start - stats.startup_s)
+                finally:
+                    ray.shutdown()
+                    shutil.rmtree(out, ignore_errors=True)
+    finally:
+        ceiling.close()
 
     def paired(times: dict[int, list[float]]) -> float:
         return statistics.median(one / two for one, two in zip(times[1], times[2], strict=True))

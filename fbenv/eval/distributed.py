@@ -43,6 +43,15 @@ def shard_sizes(episodes: int, workers: int) -> list[int]:
     return [base + 1] * extra + [base] * (count - extra)
 
 
+def split_shards(specs: list[EpisodeSpec], workers: int) -> list[list[EpisodeSpec]]:
+    """``specs`` cut, in order, into shards of the sizes :func:`shard_sizes` gives."""
+    shards, start = [], 0
+    for size in shard_sizes(len(specs), workers):
+        shards.append(specs[start : start + size])
+        start += size
+    return shards
+
+
 class RolloutWorker:
     """A Ray actor: one agent, many shards."""
 
@@ -75,16 +84,15 @@ def ray_rollout(agent_spec: str, specs: list[EpisodeSpec], *, workers: int = 2, 
         address = os.environ.get("RAY_ADDRESS")
         ray.init(address=address, num_cpus=None if address else workers, include_dashboard=False,
                  log_to_driver=False, configure_logging=False)
-    todo = deque(specs)
-    sizes = deque(shard_sizes(len(specs), workers))
+    shards = deque(split_shards(specs, workers))
     start = time.perf_counter()
     remote_worker = ray.remote(num_cpus=1)(RolloutWorker)
     actors = [remote_worker.remote(agent_spec, concurrency) for _ in range(workers)]
     running: dict[Any, Any] = {}  # a shard's result ref -> the actor running it
 
     def submit(actor: Any) -> None:
-        if sizes:
-            running[actor.run.remote([todo.popleft() for _ in range(sizes.popleft())])] = actor
+        if shards:
+            running[actor.run.remote(shards.popleft())] = actor
 
     try:
         ray.get([actor.__ray_ready__.remote() for actor in actors])  # an agent that fails to build fails here

@@ -327,16 +327,7 @@ class Server:
     def _descendants(self) -> list[int]:
         """Processes to kill: in a PID namespace everything but init and us; else our descendants."""
         me = os.getpid()
-        parents: dict[int, int] = {}
-        for name in os.listdir("/proc"):
-            if not name.isdigit():
-                continue
-            try:
-                with open(f"/proc/{name}/stat", "rb") as f:
-                    stat = f.read()
-            except OSError:
-                continue
-            parents[int(name)] = int(stat.rsplit(b")", 1)[1].split()[1])
+        parents = {pid: int(fields[1]) for pid, fields in proc_stats().items()}
         if self.pidns:
             return [p for p in parents if p not in (1, me)]
         found, frontier = [], [me]
@@ -410,6 +401,20 @@ class Server:
             resource.setrlimit(res, value)
         # No random.seed() here: the random module reseeds itself in every forked child.
         run_user_code(code, path, token, self.warm)
+
+
+def proc_stats() -> dict[int, list[bytes]]:
+    """Every process in ``/proc``: its pid and the fields of its ``stat`` after the command name
+    (``[0]`` the state, ``[1]`` the parent's pid). Processes that end meanwhile are left out."""
+    found = {}
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                with open(f"/proc/{name}/stat", "rb") as f:
+                    found[int(name)] = f.read().rsplit(b")", 1)[1].split()
+            except OSError:
+                continue
+    return found
 
 
 def _read_into(fd: int, buf: bytearray, cap: int) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from fbenv.eval.distributed import SHARD_SIZE, shard_sizes
+from fbenv.eval.distributed import SHARD_SIZE, shard_sizes, split_shards
 
 
 @pytest.mark.parametrize("episodes", [1, 2, 5, 15, 16, 17, 31, 33, 100, 800, 810, 1001])
@@ -25,3 +25,10 @@ def test_as_few_shards_as_the_size_cap_allows() -> None:
     assert len(shard_sizes(810, 2)) == 52  # 51 would do, but not in equal halves
     assert shard_sizes(17, 1) == [9, 8]
     assert shard_sizes(0, 2) == []
+
+
+def test_shards_keep_the_episodes_in_order() -> None:
+    specs = list(range(37))
+    shards = split_shards(specs, 2)  # type: ignore[arg-type]
+    assert [len(shard) for shard in shards] == shard_sizes(37, 2)
+    assert [spec for shard in shards for spec in shard] == specs
