@@ -24,7 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from fbenv.tools.sandbox_server import MAX_FRAME
+from fbenv.tools.sandbox_server import MAX_FRAME, PRELOAD
 from fbenv.tools.sandbox_worker import Worker, WorkerDied
 
 __all__ = ["BubblewrapUnavailable", "Limits", "RunResult", "Sandbox", "shared_sandbox"]
@@ -97,6 +97,7 @@ class Sandbox:
         *,
         bwrap: str | None = "bwrap",
         warm: str = "",
+        preload: Sequence[str] | None = None,
     ) -> None:
         """Start the pool (one worker now, more on demand up to ``workers``, default cpu count).
 
@@ -107,12 +108,20 @@ class Sandbox:
         before it forks any run; the names it defines are globals of every run. Compiling in a
         freshly forked child is several times slower than in the warm server (every page the
         compiler touches is copied on write), so fixed code belongs here, not in each run.
+        ``preload`` names the modules each worker imports before it forks any run, so that runs get
+        them for free; the default, ``sandbox_server.PRELOAD``, is a broad slice of the standard
+        library. Every preloaded module also makes every run dearer (more of the server's memory is
+        mapped into each fork and torn down at each exit), so a pool for one kind of program should
+        preload what those programs import. In rlimits mode the default set is always preloaded as
+        well: there the run's uid may be unable to read the interpreter's own files (a pyenv under
+        a 0700 ``/root``), and only preloaded modules can be imported.
         """
         if isolation not in ISOLATIONS:
             raise ValueError(f"isolation must be one of {ISOLATIONS}, got {isolation!r}")
         self.size = max(1, workers or os.cpu_count() or 1)
         self.limits = limits
         self.warm = warm
+        self.preload = None if preload is None else tuple(preload)
         self._bwrap = shutil.which(bwrap) if bwrap else None
         self._lock = threading.Condition()
         self._idle: list[Worker] = []
@@ -136,15 +145,21 @@ class Sandbox:
             else:
                 self._adopt(worker)
                 return "bubblewrap"
-        self._adopt(Worker("rlimits", warm=self.warm))
+        self._adopt(self._start("rlimits"))
         return "rlimits"
+
+    def _start(self, isolation: str) -> Worker:
+        preload = self.preload
+        if isolation == "rlimits" and preload is not None:
+            preload = tuple(dict.fromkeys((*preload, *PRELOAD)))
+        return Worker(isolation, self._bwrap, self.warm, preload)
 
     def _bubblewrap_self_test(self) -> Worker:
         """Start a bubblewrap worker and check it runs code, reads stdin and has no network."""
         if self._bwrap is None:
             raise BubblewrapUnavailable("the bwrap executable was not found")
         try:
-            worker = Worker("bubblewrap", self._bwrap, self.warm)
+            worker = self._start("bubblewrap")
         except (WorkerDied, OSError) as exc:
             raise BubblewrapUnavailable(f"the worker did not start: {exc}") from None
         try:
@@ -174,7 +189,7 @@ class Sandbox:
                     break
                 self._lock.wait()
         try:
-            return Worker(self.isolation, self._bwrap, self.warm)
+            return self._start(self.isolation)
         except BaseException:
             self._drop()
             raise

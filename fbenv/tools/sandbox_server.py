@@ -526,7 +526,19 @@ def main() -> None:
     devnull = os.open(os.devnull, os.O_RDWR)
     os.dup2(devnull, 0)
     os.dup2(devnull, 1)
-    for name in PRELOAD:
+    # The parent starts the server with -S: the site module's start-up (and the .pth files it runs,
+    # such as an editable install's import hook with pathlib, urllib and ipaddress behind it) would be
+    # ~2 MB of the server's heap, copied into every run's page tables and torn down at every run's
+    # exit. Runs still see the installed packages (the dirs are on sys.path, their .pth files are not
+    # run) and the builtins site adds (exit, quit, help, ...).
+    sys.path.extend(config.get("path", ()))
+    if sys.flags.no_site:
+        import site
+
+        site.setquit()
+        site.setcopyright()
+        site.sethelper()
+    for name in config.get("preload", PRELOAD):
         with contextlib.suppress(Exception):
             importlib.import_module(name)
     server = Server(config)

@@ -14,13 +14,14 @@ import secrets
 import select
 import shutil
 import signal
+import site
 import struct
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import IO, Any
 
@@ -43,6 +44,10 @@ HIDDEN = ("/root", "/home", "/run")
 # runs do not see it.
 ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8", "HOME": "/tmp",
        "LD_BIND_NOW": "1"}  # fmt: skip
+
+
+# Isolated mode (no PYTHONPATH, no user site, no cwd on sys.path) and no site module: see site_dirs().
+PYTHON_FLAGS = ("-I", "-S")
 
 
 class WorkerDied(RuntimeError):
@@ -88,6 +93,15 @@ def bwrap_argv(bwrap: str, privileged: bool) -> list[str]:
         argv += ["--unshare-all"]
     argv += ["--die-with-parent", "--new-session", "--chdir", "/tmp", "--"]
     return argv
+
+
+def site_dirs() -> list[str]:
+    """The parent's site-packages dirs, which the server (started without ``site``) puts on sys.path.
+
+    Runs can import what is installed there; the dirs' ``.pth`` files are not run (an editable
+    install's import hook among them), which keeps them out of every run's memory.
+    """
+    return [d for d in site.getsitepackages() if os.path.isdir(d)]
 
 
 def _needed_paths() -> list[str]:
@@ -153,11 +167,14 @@ def _kill_uid(uid: int, timeout: float = 2.0) -> None:
 class Worker:
     """One running fork-server and the pipes to it."""
 
-    def __init__(self, isolation: str, bwrap: str | None = None, warm: str = "") -> None:
+    def __init__(
+        self, isolation: str, bwrap: str | None = None, warm: str = "", preload: Sequence[str] | None = None
+    ) -> None:
         """Start a server; ``isolation`` is "bubblewrap" (needs ``bwrap``) or "rlimits".
 
         ``warm`` is trusted source the server runs once before serving; its names are globals of
-        every run (see :class:`fbenv.tools.sandbox.Sandbox`).
+        every run. ``preload`` names the modules the server imports first (default: the server's
+        ``PRELOAD``). See :class:`fbenv.tools.sandbox.Sandbox` for both.
 
         Raises :class:`WorkerDied` (with bubblewrap's or the server's error output) if the server
         does not say it is ready.
@@ -166,8 +183,10 @@ class Worker:
         privileged = os.geteuid() == 0
         uid = UID_BASE + secrets.randbelow(UID_SPAN) if privileged else None
         self.uid = uid
-        config = json.dumps({"uid": uid, "gid": uid, "pidns": isolation == "bubblewrap", "warm": warm})
-        argv = [sys.executable, "-I", str(SERVER), config]
+        config = {"uid": uid, "gid": uid, "pidns": isolation == "bubblewrap", "warm": warm, "path": site_dirs()}
+        if preload is not None:
+            config["preload"] = list(preload)
+        argv = [sys.executable, *PYTHON_FLAGS, str(SERVER), json.dumps(config)]
         if isolation == "bubblewrap":
             if bwrap is None:
                 raise ValueError("bubblewrap isolation needs the bwrap path")

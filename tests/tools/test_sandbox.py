@@ -11,6 +11,7 @@ import contextlib
 import hashlib
 import os
 import signal
+import site
 import socket
 import textwrap
 import threading
@@ -503,6 +504,37 @@ def test_writing_the_token_fd_or_killing_the_harness_does_not_pass(sb: Sandbox) 
 def test_without_success_token_passed_is_exit_status_zero(sb: Sandbox) -> None:
     assert run(sb, "import sys\nsys.exit(0)").passed
     assert not run(sb, "import sys\nsys.exit(3)").passed
+
+
+def test_runs_see_installed_packages_and_the_site_builtins(sb: Sandbox) -> None:
+    # The server starts without the site module (-S): its site-packages dirs are still on sys.path and
+    # the builtins site adds are still there, so agent code calling exit() or quit() works as usual.
+    # (Not imported here: in rlimits mode the run's uid may be unable to read the stdlib they need.)
+    r = run(sb, """
+        import sys
+        print(sys.flags.no_site, callable(help), callable(quit), sys.path[-1])
+        exit(4)
+    """)  # fmt: skip
+    expected = f"1 True True {site.getsitepackages()[0]}\n"
+    assert (r.status, r.exit_code, r.stdout) == ("error", 4, expected), r
+    if sb.isolation == "bubblewrap":
+        assert run(sb, "import gymnasium").status == "ok"
+
+
+@pytest.mark.parametrize("isolation", ISOLATIONS[1:])
+def test_preload_is_what_a_run_starts_with(isolation: str) -> None:
+    probe = "import sys\nprint('heapq' in sys.modules, 'unittest' in sys.modules)\nimport unittest, heapq"
+    try:
+        sandbox = Sandbox(workers=1, isolation=isolation, limits=FAST, preload=("heapq",))
+    except BubblewrapUnavailable as exc:
+        pytest.skip(f"bubblewrap is unusable here: {exc}")
+    with sandbox:
+        r = sandbox.run(probe)
+    # In rlimits mode the default set is preloaded too: the run's uid may not be able to read the
+    # interpreter's files (pyenv under a 0700 /root), so only preloaded modules could be imported.
+    assert (r.status, r.stdout) == ("ok", f"True {isolation == 'rlimits'}\n"), r
+    with _make(isolation) as default:
+        assert default.run(probe).stdout == "True True\n"
 
 
 # ----------------------------------------------------------------------------- no shared state
