@@ -37,10 +37,16 @@ class TestCase:
 
 @dataclass(frozen=True)
 class TestSuite:
-    """A problem's tests: module-level prelude, then set-up statements and cases in order."""
+    """A problem's tests: module-level prelude, then set-up statements and cases in order.
+
+    ``given`` is trusted code of the problem that the tests may call (HumanEval's prompt, with
+    helpers such as ``poly``): it is defined in the tests' namespace before the agent's code runs,
+    so the tests call the dataset's version, not the agent's.
+    """
 
     prelude: str
     steps: tuple[tuple[str, TestCase | str], ...]  # ("setup", source) or ("case", TestCase)
+    given: str = ""
 
     @property
     def cases(self) -> tuple[TestCase, ...]:
@@ -81,14 +87,52 @@ def assert_lines_suite(asserts: list[str], setup: str = "") -> TestSuite:
 
 
 _HARNESS = r'''
-def __fbenv_run(solution, entry_point, mark, shown, prelude, codes, steps):
-    import json, linecache, os, sys, traceback
+def __fbenv_run(solution, entry_point, mark, shown, given, prelude, codes, steps, fresh, copied):
+    import builtins, importlib, json, linecache, os, sys, traceback, types
     # Everything the harness needs is bound before the agent's code runs, so patching builtins,
     # json or os afterwards cannot change how results are judged or written.
     _write, _dumps, _exc = os.write, json.dumps, sys.exc_info
+    _exec, _eval, _compile, _zip = exec, eval, compile, zip
     _repr, _type, _isinstance, _len, _all = repr, type, isinstance, len, all
+    _extract_tb, _format_list, _format_exception_only = (traceback.extract_tb, traceback.format_list,
+                                                         traceback.format_exception_only)
     _builtin_types = (int, float, complex, bool, str, bytes, list, tuple, dict, set, frozenset, type(None))
     _AssertionError, _BaseException = AssertionError, BaseException
+    # The tests run in their own namespace, with the builtins as they are now and their own copies of
+    # the modules they import, made before the agent's code runs: patching builtins.abs, math.fabs or
+    # random.Random.randint, or defining a global abs, then changes nothing the tests use. A module
+    # the tests import that is written in Python is run afresh (new classes and functions); a C
+    # module's namespace, and that of a module only the given code imports (typing, for its
+    # annotations), is copied. Swapping a function's code is refused by the sandbox's guard.
+    _builtins = dict(builtins.__dict__)
+    _modules = {}
+    for name in (*fresh, *copied):
+        try:
+            module = importlib.import_module(name)
+            copy = types.ModuleType(name)
+            spec = getattr(module, "__spec__", None)
+            code = None
+            if name in fresh and spec is not None and str(spec.origin).endswith(".py"):
+                code = spec.loader.get_code(name)
+            if code is None:
+                copy.__dict__.update(module.__dict__)
+            else:
+                copy.__dict__.update(__spec__=spec, __file__=spec.origin, __loader__=spec.loader,
+                                     __path__=getattr(module, "__path__", None) or [])
+                if not spec.submodule_search_locations:
+                    del copy.__path__
+                exec(code, copy.__dict__)
+        except _BaseException:
+            continue
+        _modules[name] = copy
+    _import = builtins.__import__
+
+    def test_import(name, globals=None, locals=None, fromlist=(), level=0):
+        if level == 0 and name in _modules:
+            return _modules[name]
+        return _import(name, globals, locals, fromlist, level)
+
+    _builtins["__import__"] = test_import
 
     def plain(value, depth=0):
         if depth > 20 or _type(value) not in _builtin_types:
@@ -104,34 +148,40 @@ def __fbenv_run(solution, entry_point, mark, shown, prelude, codes, steps):
 
     def trace():
         kind, error, tb = _exc()
-        frames = [f for f in traceback.extract_tb(tb) if f.filename == "<solution>"]
-        lines = traceback.format_list(frames) + traceback.format_exception_only(kind, error)
+        frames = [f for f in _extract_tb(tb) if f.filename == "<solution>"]
+        lines = _format_list(frames) + _format_exception_only(kind, error)
         return short("".join(lines).rstrip())
 
     linecache.cache["<solution>"] = (_len(solution), None, solution.splitlines(True), "<solution>")
     g = {"__name__": "__main__"}
+    t = {"__name__": "__main__", "__builtins__": _builtins}
     results, loaded = [], True
     try:
-        exec(compile(solution, "<solution>", "exec"), g)
-        exec(prelude, g)
-        g["candidate"] = g[entry_point]
+        _exec(given, t)  # the problem's own code and the tests' definitions, before the agent's code
+        _exec(prelude, t)
+        _exec(_compile(solution, "<solution>", "exec"), g)
+        candidate = g[entry_point]
+        for name, value in g.items():  # the agent's other definitions, where the tests have none
+            if name not in t and name not in _builtins and not name.startswith("__"):
+                t[name] = value
+        t["candidate"] = t[entry_point] = candidate
     except _BaseException as error:
         loaded = False
         load_error = "missing function " + entry_point if _isinstance(error, KeyError) else trace()
-    for (kind, source, call, expected), code in zip(steps, codes):
+    for (kind, source, call, expected), code in _zip(steps, codes):
         if not loaded:
             if kind == "case":
                 results.append({"ok": False, "error": load_error, "load": True})
             continue
         if kind == "setup":
             try:
-                exec(code, g)
+                _exec(code, t)
             except _BaseException:
                 loaded, load_error = False, "the test set-up failed: " + trace()
             continue
         try:
             if call is not None:
-                actual, want = eval(code[0], g), eval(code[1], g)
+                actual, want = _eval(code[0], t), _eval(code[1], t)
                 if plain(actual) and actual == want:
                     results.append({"ok": True})
                 else:
@@ -139,7 +189,7 @@ def __fbenv_run(solution, entry_point, mark, shown, prelude, codes, steps):
                                     "actual": short(_repr(actual)) if plain(actual) else "an object of type "
                                     + short(_type(actual).__name__)})
             else:
-                exec(code, g)
+                _exec(code, t)
                 results.append({"ok": True})
         except _AssertionError:
             results.append({"ok": False, "assert": short(source)})
@@ -186,7 +236,24 @@ def compiled_suite(suite: TestSuite) -> bytes:
                 codes.append((compile(item.call, "<tests>", "eval"), compile(item.expected, "<tests>", "eval")))
             else:
                 codes.append(compile(item.source, "<tests>", "exec"))
-    return marshal.dumps((compile(suite.prelude, "<tests>", "exec"), tuple(codes), steps))
+    tests = [suite.prelude, *(item if kind == "setup" else item.source for kind, item in suite.steps)]  # type: ignore[union-attr]
+    fresh = _imports(tests)
+    copied = tuple(name for name in _imports([suite.given]) if name not in fresh)
+    given = compile(suite.given, "<given>", "exec")
+    return marshal.dumps((given, compile(suite.prelude, "<tests>", "exec"), tuple(codes), steps, fresh, copied))
+
+
+def _imports(sources: list[str]) -> tuple[str, ...]:
+    """The top-level modules this code imports (the harness keeps copies of them from before the
+    agent's code runs)."""
+    names: set[str] = set()
+    for source in sources:
+        for node in ast.walk(ast.parse(source)):
+            if isinstance(node, ast.Import):
+                names.update(alias.name for alias in node.names if "." not in alias.name)
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module and "." not in node.module:
+                names.add(node.module)
+    return tuple(sorted(names))
 
 
 def harness_input(solution: str, suite: TestSuite, entry_point: str) -> bytes:

@@ -12,7 +12,7 @@ import gzip
 import json
 from importlib import resources
 
-from fbenv.tasks.code_checks import split_check
+from fbenv.tasks.code_checks import TestSuite, split_check
 from fbenv.tasks.code_task import CodeProblem, CodeTask
 
 
@@ -36,11 +36,17 @@ def load_humaneval() -> tuple[CodeProblem, ...]:
             problem_id=record["task_id"].split("/")[-1],
             prompt=record["prompt"],
             entry_point=record["entry_point"],
-            suite=split_check(record["test"]),
+            suite=_with_given_code(split_check(record["test"]), record["prompt"]),
             solution=record["prompt"] + record["canonical_solution"],
             prompt_is_code=True,
         ))
     return tuple(problems)
+
+
+def _with_given_code(suite: TestSuite, prompt: str) -> TestSuite:
+    """The tests, with the prompt's code (imports, helpers such as HumanEval/32's ``poly``) as given
+    code: a test that calls a given helper calls the dataset's, not the agent's version of it."""
+    return TestSuite(suite.prelude, suite.steps, given=prompt)
 
 
 class HumanEvalTask(CodeTask):

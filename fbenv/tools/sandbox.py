@@ -14,6 +14,7 @@ run costs about a millisecond of overhead and never sees state from an earlier r
 from __future__ import annotations
 
 import atexit
+import functools
 import logging
 import os
 import shutil
@@ -291,7 +292,13 @@ class Sandbox:
 
 
 def _request(code: str, limits: Limits, success_token: bool) -> dict[str, Any]:
-    return {"code": code, "limits": asdict(limits), "success_token": success_token}
+    return {"code": code, "limits": _limits_dict(limits), "success_token": success_token}
+
+
+@functools.lru_cache(maxsize=64)
+def _limits_dict(limits: Limits) -> dict[str, Any]:
+    """``asdict(limits)``, made once per Limits (frozen, so hashable): it deep-copies every field."""
+    return asdict(limits)
 
 
 _shared: Sandbox | None = None

@@ -141,6 +141,10 @@ class Server:
         if config.get("warm"):
             exec(compile(config["warm"], "<warm>", "exec"), self.warm)
             self.warm.pop("__builtins__", None)
+        # What a checked run's guard lets look at frames (see install_guard): the warm code (a harness
+        # formatting a traceback) and the run's own set-up, through the traceback module's code.
+        trusted = code_objects([*self.warm.values(), run_user_code, _execute])
+        self.guard = (trusted, code_objects([traceback, linecache]))
         self.libc = _libc()
         self.pid = os.getpid()
         # Orphaned descendants of a run are re-parented to the server, not to init: "do I still have
@@ -195,12 +199,15 @@ class Server:
         out_r, out_w = os.pipe()
         err_r, err_w = os.pipe()
         tok_r, tok_w = os.pipe()
-        token = os.urandom(16)
+        # The token is in a list, never in a local of this frame, which stays on the child's stack
+        # under the run's code: the child pops it just before the run starts (see run_user_code).
+        secret = [os.urandom(16)]
         start = time.monotonic()
         pid = os.fork()
         if pid == 0:  # pragma: no cover - runs in the child
             try:
-                self._child(req["code"], workdir, limits, (stdin_fd, out_w, err_w, tok_w), token)
+                guard = bool(req.get("success_token"))
+                self._child(req["code"], workdir, limits, (stdin_fd, out_w, err_w, tok_w), secret, guard)
             except BaseException:
                 traceback.print_exc()
             finally:
@@ -216,7 +223,7 @@ class Server:
         got = self._read_token(tok_r)
         os.close(tok_r)
         resp = self._classify(status, timed_out, rusage, limits)
-        resp["passed_token"] = got == token and resp["status"] == "ok"
+        resp["passed_token"] = got == secret[0] and resp["status"] == "ok"
         resp["stdout"] = _decode(out, cap)
         resp["stderr"] = _decode(err, cap)
         resp["duration_s"] = duration
@@ -364,7 +371,9 @@ class Server:
 
     # -- the child ----------------------------------------------------------------------------
 
-    def _child(self, code: str, workdir: str, limits: dict[str, Any], fds: tuple[int, ...], token: bytes) -> NoReturn:
+    def _child(
+        self, code: str, workdir: str, limits: dict[str, Any], fds: tuple[int, ...], secret: list[bytes], guard: bool
+    ) -> NoReturn:
         """Set the child up (fds, session, user, limits, cwd), then run the user's code."""
         stdin_fd, out_w, err_w, tok_w = fds
         os.setsid()
@@ -400,7 +409,7 @@ class Server:
         ):
             resource.setrlimit(res, value)
         # No random.seed() here: the random module reseeds itself in every forked child.
-        run_user_code(code, path, token, self.warm)
+        run_user_code(code, path, secret, self.warm, self.guard if guard else None)
 
 
 def proc_stats() -> dict[int, list[bytes]]:
@@ -444,18 +453,23 @@ def _kill_group(pid: int) -> None:
         os.kill(pid, signal.SIGKILL)
 
 
-def run_user_code(source: str, path: str, token: bytes, warm: dict[str, Any] | None = None) -> NoReturn:
-    """Run ``source`` as ``__main__`` and exit; send ``token`` on fd 3 only if it ran to completion.
+def run_user_code(
+    source: str, path: str, secret: list[bytes], warm: dict[str, Any] | None = None,
+    guard: tuple[frozenset[types.CodeType], frozenset[types.CodeType]] | None = None,
+) -> NoReturn:
+    """Run ``source`` as ``__main__`` and exit; send the token in ``secret`` on fd 3 only if it ran
+    to completion.
 
     Everything used after the user's code has run is captured *before* it runs (``os.write``,
-    ``os._exit``, ``os.getpid``, the original stdout/stderr objects), so patching ``os``, ``sys`` or
-    ``builtins`` does not change what happens here. The token is sent only by the process the server
-    forked (a ``fork()`` inside the user's code copies this frame too), only when the code ended
-    without any exception (``SystemExit`` included), and the server also requires exit status 0.
+    ``os._exit``, ``os.getpid``, the streams' ``flush``), so patching ``os``, ``sys`` or ``builtins``
+    does not change what happens here. The token is sent only by the process the server forked (a
+    ``fork()`` inside the user's code copies this frame too), only when the code ended without any
+    exception (``SystemExit`` included), and the server also requires exit status 0. While the code
+    runs the token is no variable of any frame: it is popped from ``secret`` onto this frame's
+    evaluation stack, which frame introspection does not show. With ``guard`` (a run whose result
+    counts: the trusted code and its helpers, see :func:`install_guard`) the ways a program could
+    reach another frame, or memory, are closed as well.
     """
-    write, exit_, getpid = os.write, os._exit, os.getpid
-    me = getpid()
-    print_exception = traceback.print_exception
     stdin, stdout, stderr = STDIO or _stdio()
     linecache.cache[path] = (len(source), None, source.splitlines(True), path)  # tracebacks show the code
     sys.stdin, sys.stdout, sys.stderr = sys.__stdin__, sys.__stdout__, sys.__stderr__ = stdin, stdout, stderr
@@ -465,25 +479,170 @@ def run_user_code(source: str, path: str, token: bytes, warm: dict[str, Any] | N
     module.__file__ = path
     module.__dict__.update(warm or {})
     sys.modules["__main__"] = module
-    completed, code = False, 1
+    captured = (os.getpid(), os.getpid, os.write, os._exit, (stdout.flush, stderr.flush))
+    _finish(secret.pop(), *captured, *_execute(source, path, module, stderr, guard))
+
+
+def _execute(source: str, path: str, module: types.ModuleType, stderr: io.TextIOBase,
+             guard: tuple[frozenset[types.CodeType], frozenset[types.CodeType]] | None) -> tuple[bool, int]:
+    """Run the program; (whether it ran to completion, its exit status)."""
+    print_exception = traceback.print_exception
+    if guard is not None:
+        install_guard(*guard)
     try:
         exec(compile(source, path, "exec"), module.__dict__)
-        completed, code = True, 0
+        return True, 0
     except SystemExit as exc:
-        code = _exit_code(exc, stderr)
+        return False, _exit_code(exc, stderr)
     except BaseException as exc:
         try:
             tb = exc.__traceback__
             print_exception(type(exc), exc, tb.tb_next if tb is not None else tb, file=stderr)  # not our frame
         except BaseException:
             pass
-    for stream in (stdout, stderr):
-        with contextlib.suppress(BaseException):
-            stream.flush()
+        return False, 1
+
+
+def _finish(token: bytes, me: int, getpid: Any, write: Any, exit_: Any, flushes: tuple[Any, ...],
+            completed: bool, status: int) -> NoReturn:
+    """The end of every run: flush, send the token if the run completed in the forked process, exit."""
+    # try/except, not contextlib.suppress: the program may have replaced contextlib's functions.
+    for flush in flushes:
+        try:  # noqa: SIM105
+            flush()
+        except BaseException:
+            pass
     if completed and getpid() == me:
-        with contextlib.suppress(BaseException):
+        try:  # noqa: SIM105
             write(TOKEN_FD, token)
-    exit_(code)
+        except BaseException:
+            pass
+    exit_(status)
+
+
+# ----------------------------------------------------------------------------- the guard of checked runs
+#
+# A run whose result counts (the parent asked for the success token) runs in the same process as
+# the code that judges it: the harness's frames hold the cases, the expected values and the
+# results, and the frames below hold the way the token is sent. Python hands out frames, and raw
+# memory, in a few ways; each raises an audit event or needs a module object, so a checked run gets
+# an audit hook (it cannot be removed) that refuses them, and the two module functions that have no
+# event are replaced. Trusted code (the warm harness, run_user_code) may still read a traceback's
+# frames to format it, when every frame between it and the event is the traceback module's own.
+
+# Audit events refused outright (unless a trusted caller, see above).
+GUARDED_EVENTS = frozenset({
+    "sys._getframe", "sys._current_frames", "sys._current_exceptions",  # frames of this or other threads
+    "sys.settrace", "sys.setprofile",  # trace functions are given frames
+    "gc.get_objects", "gc.get_referrers", "gc.get_referents",  # any object, frames' contents included
+    "code.__new__", "marshal.loads",  # hand-made bytecode reads outside its frame (imports: see below)
+    "os.symlink", "os.link",  # a link swapped after the check below would reach /proc/N/mem
+})  # fmt: skip
+FRAME_ATTRIBUTES = frozenset({"tb_frame", "gi_frame", "cr_frame", "ag_frame"})
+FUNCTION_INNARDS = frozenset({"__code__"})  # swapping it changes a function in place (namedtuple sets __defaults__)
+PROC_MEMORY = ("/mem", "/pagemap")
+TEST_MODULES = ("_test", "_xx", "_ctypes")  # CPython's test helpers and ctypes reach memory directly
+
+
+def code_objects(values: Any) -> frozenset[types.CodeType]:
+    """The code objects of these functions and classes, and of those defined in these modules (not
+    in the modules they import), nested code included."""
+    found: set[types.CodeType] = set()
+    pending = [v for value in values for v in (vars(value).values() if isinstance(value, types.ModuleType)
+                                               else [value])]  # fmt: skip
+    seen: set[int] = set()
+    while pending:
+        value = pending.pop()
+        if id(value) in seen:
+            continue
+        seen.add(id(value))
+        if isinstance(value, types.CodeType):
+            found.add(value)
+            pending.extend(c for c in value.co_consts if isinstance(c, types.CodeType))
+        elif isinstance(value, types.FunctionType):
+            pending.append(value.__code__)
+        elif isinstance(value, (staticmethod, classmethod, types.MethodType)):
+            pending.append(value.__func__)
+        elif isinstance(value, property):
+            pending.extend(f for f in (value.fget, value.fset, value.fdel) if f is not None)
+        elif isinstance(value, type):
+            pending.extend(vars(value).values())
+    return frozenset(found)
+
+
+def _not_from_the_run(path: object) -> bool:
+    """Whether the run cannot have written this bytecode file: it is on a read-only mount (bubblewrap),
+    or neither it nor its dir belongs to the run's uid (rlimits mode as root)."""
+    if not isinstance(path, str):
+        return False
+    try:
+        if os.statvfs(path).f_flag & os.ST_RDONLY:
+            return True
+        me = os.getuid()
+        return os.stat(path).st_uid != me and os.stat(os.path.dirname(path) or ".").st_uid != me
+    except OSError:
+        return False
+
+
+def install_guard(trusted: frozenset[types.CodeType], helpers: frozenset[types.CodeType]) -> None:
+    """Close the ways this process's code could reach another frame or raw memory (see above):
+    ``trusted`` code may, through ``helpers`` (the traceback module's code) and nothing else."""
+    import _imp
+    import _signal
+    import _thread
+
+    busy: set[int] = set()
+    get_ident, getframe, realpath = _thread.get_ident, sys._getframe, os.path.realpath
+    load_bytecode = sys.modules["_frozen_importlib_external"]._compile_bytecode.__code__
+
+    def hook(event: str, args: tuple[Any, ...]) -> None:
+        if event in GUARDED_EVENTS or event.startswith("ctypes."):
+            pass
+        elif event == "object.__getattr__":
+            if args[1] not in FRAME_ATTRIBUTES:
+                return
+        elif event == "object.__setattr__":
+            if args[1] not in FUNCTION_INNARDS:
+                return
+        elif event == "open":
+            path = args[0]
+            if not isinstance(path, (str, bytes)):
+                return
+            name = realpath(os.fsdecode(path))
+            if not (name.startswith("/proc/") and name.endswith(PROC_MEMORY)):
+                return
+        elif event == "import":
+            if not str(args[0]).startswith(TEST_MODULES):
+                return
+        else:
+            return
+        me = get_ident()
+        if me in busy:  # this hook's own look at the stack
+            return
+        busy.add(me)
+        try:
+            frame = getframe(1)
+            if (event == "marshal.loads" and frame.f_code is load_bytecode  # an import reading a .pyc
+                    and _not_from_the_run(frame.f_locals.get("bytecode_path"))):
+                return
+            while frame is not None and frame.f_code in helpers:
+                frame = frame.f_back
+            if frame is not None and frame.f_code in trusted:
+                return
+        finally:
+            busy.discard(me)
+        what = f"{event} {args[1]}" if event.startswith("object.") else event
+        message = f"fbenv sandbox: {what} is not allowed in a checked run (it could reach the checker's state)"
+        # ValueError is what sys._getframe raises past the stack's end: namedtuple, enum and typing
+        # then fall back as they do there.
+        raise (ValueError if event == "sys._getframe" else RuntimeError)(message)
+
+    def refuse(*args: object, **kwargs: object) -> NoReturn:
+        raise RuntimeError("fbenv sandbox: not allowed in a checked run (it could reach the checker's state)")
+
+    sys.addaudithook(hook)
+    _signal.signal = refuse  # a Python signal handler is given the frame it interrupts
+    _imp.create_builtin = refuse  # a fresh _signal module would have its own signal(); all are loaded
 
 
 def _writable_by_anyone(path: str) -> bool:
@@ -538,7 +697,9 @@ def main() -> None:
         site.setquit()
         site.setcopyright()
         site.sethelper()
-    for name in config.get("preload", PRELOAD):
+    # Every module compiled into the interpreter (tiny; no files): a checked run cannot create one
+    # afresh (see install_guard), so none may be left to import.
+    for name in (*sys.builtin_module_names, *config.get("preload", PRELOAD)):
         with contextlib.suppress(Exception):
             importlib.import_module(name)
     server = Server(config)

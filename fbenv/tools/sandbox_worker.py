@@ -223,23 +223,33 @@ class Worker:
         return self._receive(time.monotonic() + timeout)
 
     def _receive(self, deadline: float) -> dict[str, Any]:
-        (size,) = struct.unpack(">I", self._read(4, deadline))
+        # One read usually brings the whole frame: the server answers once, and nothing follows a
+        # response until the next request, so reading past the frame is impossible.
+        data = self._read(4, 1 << 16, deadline)
+        (size,) = struct.unpack(">I", data[:4])
         if size > MAX_FRAME:
             raise WorkerDied(f"sandbox server sent a frame of {size} bytes")
-        result: dict[str, Any] = json.loads(self._read(size, deadline))
+        body = data[4:]
+        if len(body) > size:
+            raise WorkerDied("the sandbox server sent more than one frame")
+        if len(body) < size:
+            body += self._read(size - len(body), size - len(body), deadline)
+        result: dict[str, Any] = json.loads(body)
         return result
 
-    def _read(self, n: int, deadline: float) -> bytes:
+    def _read(self, n: int, most: int, deadline: float) -> bytes:
+        """At least ``n`` bytes and at most ``most``, as they arrive before ``deadline``."""
         chunks: list[bytes] = []
-        while n:
+        got = 0
+        while got < n:
             left = deadline - time.monotonic()
             if left <= 0 or not select.select([self._out], [], [], left)[0]:
                 raise WorkerDied("the sandbox server did not answer in time")
-            chunk = os.read(self._out, min(n, 1 << 20))
+            chunk = os.read(self._out, min(most - got, 1 << 20))
             if not chunk:
                 raise WorkerDied("the sandbox server exited")
             chunks.append(chunk)
-            n -= len(chunk)
+            got += len(chunk)
         return b"".join(chunks)
 
     def error_output(self) -> str:

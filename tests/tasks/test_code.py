@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import random
 import re
+import textwrap
 
 import gymnasium as gym
 import pytest
@@ -123,6 +124,94 @@ def test_faking_a_pass_does_not_work() -> None:
     ]
     for fake in fakes:
         assert not task.check(inst, fake).correct, fake
+
+
+# The checker runs in the same process as the agent's code. A program that gets hold of a frame can
+# walk down to the checker's frames: read the run's success token and the number of test cases and
+# forge the whole report, or read each case's expected value and return it.
+FORGE = r"""
+import json, os
+def forge(frame):
+    token = count = None
+    while frame is not None:
+        for name, value in frame.f_locals.items():
+            if name == "steps" and isinstance(value, list):
+                count = sum(1 for step in value if step[0] == "case")
+            if isinstance(value, bytes) and len(value) == 16:
+                token = value
+            if isinstance(value, list) and value and isinstance(value[0], bytes) and len(value[0]) == 16:
+                token = value[0]
+        frame = frame.f_back
+    os.write(1, ("\n\x1e__fbenv_results__" + json.dumps([{"ok": True}] * count) + "\n").encode())
+    os.write(3, token)
+    os._exit(0)
+"""
+CHEAT = r"""
+def cheat(frame):
+    while frame is not None:
+        if "code" in frame.f_locals and "g" in frame.f_locals:
+            return eval(frame.f_locals["code"][1], frame.f_locals["g"])
+        frame = frame.f_back
+"""
+FRAME_SOURCES = {
+    "sys._getframe": "import sys\nreturn {attack}(sys._getframe())",
+    "inspect": "import inspect\nreturn {attack}(inspect.currentframe())",
+    "a traceback": "try:\n    1 / 0\nexcept ZeroDivisionError as error:\n"
+                   "    return {attack}(error.__traceback__.tb_frame)",
+    "a running generator": "def gen():\n    yield {attack}(me[0].gi_frame)\nme = [gen()]\nreturn next(me[0])",
+    "a trace function": "import sys\nfound = []\n"
+                        "sys.settrace(lambda frame, *a: found.append({attack}(frame)))\n(lambda: 0)()\nreturn found[0]",
+    "a signal handler": "import os, signal\nfound = []\n"
+                        "signal.signal(signal.SIGUSR1, lambda n, frame: found.append({attack}(frame)))\n"
+                        "os.kill(os.getpid(), signal.SIGUSR1)\nreturn found[0]",
+}
+
+
+@pytest.mark.parametrize("source", list(FRAME_SOURCES))
+@pytest.mark.parametrize("attack", ["forge", "cheat"])
+def test_reaching_the_checkers_frames_does_not_fake_a_pass(humaneval: HumanEvalTask, source: str, attack: str) -> None:
+    inst = humaneval.instance(0)
+    body = textwrap.indent(FRAME_SOURCES[source].format(attack=attack), "    ")
+    reply = (FORGE if attack == "forge" else CHEAT) + "\ndef has_close_elements(numbers, threshold):\n" + body
+    verdict = humaneval.check(inst, f"```python\n{reply}\n```")
+    assert not verdict.correct and verdict.score == 0, (source, attack, verdict)
+    assert "not allowed in a checked run" in str(verdict.steps[0].expected), verdict.steps[0]
+
+
+POLY = "import math\ndef poly(xs, x):\n    return sum(c * math.pow(x, i) for i, c in enumerate(xs))\n"
+
+
+@pytest.mark.parametrize(("index", "reply"), [
+    # HumanEval/4's tests are all `assert abs(candidate(...) - x) < 1e-06`.
+    (4, "abs = lambda value: 0\ndef mean_absolute_deviation(numbers):\n    return 0"),
+    (4, "import builtins\nbuiltins.abs = lambda value: 0\ndef mean_absolute_deviation(numbers):\n    return 0"),
+    # HumanEval/32's tests check `math.fabs(poly(coeffs, candidate(coeffs))) < 1e-4` over random coefficients.
+    (32, POLY + "math.fabs = lambda value: 0\ndef find_zero(xs):\n    return 0"),
+    (32, "def poly(xs, x):\n    return 0\ndef find_zero(xs):\n    return 0"),
+    (32, POLY + "import random\nrandom.Random.randint = lambda self, a, b: 0\ndef find_zero(xs):\n    return 0"),
+    # The harness itself evaluates every case with eval and exec.
+    (0, "import builtins\nbuiltins.eval = lambda *a, **k: 1\nbuiltins.exec = lambda *a, **k: None\n"
+        "def has_close_elements(numbers, threshold):\n    return None"),
+])  # fmt: skip
+def test_changing_what_the_tests_use_does_not_fake_a_pass(humaneval: HumanEvalTask, index: int, reply: str) -> None:
+    # The tests see the builtins, their own modules and HumanEval's given helpers as they were before
+    # the agent's code ran (all of these passed here before 2026-12-06).
+    verdict = humaneval.check(humaneval.instance(index), reply)
+    assert not verdict.correct and verdict.score == 0, verdict
+
+
+def test_finding_the_token_through_gc_does_not_fake_a_pass(humaneval: HumanEvalTask) -> None:
+    # The token waits on the evaluation stack (in a list) while the program runs; gc can list that.
+    reply = """
+import gc, json, os
+token = [o[0] for o in gc.get_objects() if isinstance(o, list) and o and type(o[0]) is bytes and len(o[0]) == 16]
+steps = [o for o in gc.get_objects() if isinstance(o, list) and o and isinstance(o[0], list) and o[0][:1] == ["case"]]
+os.write(1, ("\\n\\x1e__fbenv_results__" + json.dumps([{"ok": True}] * len(steps[0])) + "\\n").encode())
+os.write(3, token[0])
+os._exit(0)
+"""
+    verdict = humaneval.check(humaneval.instance(0), f"```python\n{reply}\n```")
+    assert not verdict.correct and "gc.get_objects is not allowed" in str(verdict.steps[0].expected), verdict.steps[0]
 
 
 def test_code_extraction() -> None:

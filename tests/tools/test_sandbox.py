@@ -209,8 +209,11 @@ def test_recursion_overflow(sb: Sandbox) -> None:
 
 
 def test_segfault_via_ctypes(sb: Sandbox) -> None:
-    r = run(sb, "import ctypes\nctypes.string_at(0)", success_token=True)
+    r = run(sb, "import ctypes\nctypes.string_at(0)")
     assert (r.status, r.signal, r.exit_code, r.passed) == ("killed", signal.SIGSEGV, None, False)
+    # A run whose result counts (success_token) may not use ctypes at all: it reads any memory.
+    r = run(sb, "import ctypes\nctypes.string_at(0)", success_token=True)
+    assert (r.status, r.passed) == ("error", False) and "ctypes.string_at is not allowed" in r.stderr, r
     healthy(sb)
 
 
@@ -499,6 +502,53 @@ def test_writing_the_token_fd_or_killing_the_harness_does_not_pass(sb: Sandbox) 
     assert r.status == "killed" and r.signal == signal.SIGKILL and not r.passed
     r = run(sb, "import os\nos.closerange(3, 64)\nx = 1", success_token=True)
     assert r.status == "ok" and not r.passed
+
+
+@pytest.mark.parametrize("program", [
+    "print(open('/proc/self/mem', 'rb'))",
+    "import os\nprint(os.open(f'/proc/{os.getpid()}/task/{os.getpid()}/mem', os.O_RDONLY))",
+    "import os\nos.symlink('/proc/self/mem', 'm')",
+    "import marshal\nmarshal.loads(marshal.dumps(compile('1', 'x', 'eval')))",
+    "f = lambda: 0\nf.__code__ = f.__code__.replace(co_code=f.__code__.co_code)",
+    "import copy\ncopy.deepcopy.__code__ = (lambda x, memo=None, _nil=[]: x).__code__",
+    "import _testcapi",
+    "import gc\ngc.get_referrers(gc)",
+])  # fmt: skip
+def test_a_checked_run_cannot_read_memory_or_make_bytecode(sb: Sandbox, program: str) -> None:
+    # Memory, hand-made bytecode and CPython's test helpers all reach the run's token (on the stack);
+    # swapping a library function's code changes what a checker calls.
+    r = run(sb, program, success_token=True)
+    assert (r.status, r.passed) == ("error", False) and "not allowed in a checked run" in r.stderr, r
+
+
+def test_a_checked_run_cannot_import_bytecode_it_wrote(sb: Sandbox) -> None:
+    r = run(sb, """
+        import marshal, _frozen_importlib_external as bootstrap
+        data = bootstrap.MAGIC_NUMBER + bytes(12) + marshal.dumps(compile("x = 1", "evil", "exec"))
+        open("evil.pyc", "wb").write(data)
+        import evil
+    """, success_token=True)  # fmt: skip
+    assert (r.status, r.passed) == ("error", False) and "marshal.loads is not allowed" in r.stderr, r
+
+
+def test_a_checked_run_still_does_what_programs_do(sb: Sandbox) -> None:
+    # namedtuple, enum and typing ask for their caller's frame and fall back when refused; a failing
+    # program's traceback is still printed; the standard library imports (in bubblewrap mode, where
+    # the run can read it; in rlimits mode as root only preloaded modules can be imported anyway).
+    program = """
+        import collections, enum, typing
+        P = collections.namedtuple("P", "x y")
+        Color = enum.Enum("Color", "RED GREEN")
+        class N(typing.NamedTuple):
+            a: int
+        print(P(1, 2), Color.RED.name, N(3))
+    """
+    if sb.isolation == "bubblewrap":
+        program += "    import wave, colorsys\n"
+    r = run(sb, program, success_token=True)
+    assert (r.status, r.passed, r.stdout) == ("ok", True, "P(x=1, y=2) RED N(a=3)\n"), r
+    r = run(sb, "def f():\n    raise KeyError('k')\nf()", success_token=True)
+    assert r.status == "error" and 'line 2, in f' in r.stderr and "KeyError: 'k'" in r.stderr, r
 
 
 def test_without_success_token_passed_is_exit_status_zero(sb: Sandbox) -> None:
