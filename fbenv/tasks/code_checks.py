@@ -14,6 +14,7 @@ that did not complete are not trusted.
 """
 
 from __future__ import annotations
+import __future__
 
 import ast
 import functools
@@ -87,52 +88,60 @@ def assert_lines_suite(asserts: list[str], setup: str = "") -> TestSuite:
 
 
 _HARNESS = r'''
-def __fbenv_run(solution, entry_point, mark, shown, given, prelude, codes, steps, fresh, copied):
-    import builtins, importlib, json, linecache, os, sys, traceback, types
-    # Everything the harness needs is bound before the agent's code runs, so patching builtins,
-    # json or os afterwards cannot change how results are judged or written.
-    _write, _dumps, _exc = os.write, json.dumps, sys.exc_info
-    _exec, _eval, _compile, _zip = exec, eval, compile, zip
-    _repr, _type, _isinstance, _len, _all = repr, type, isinstance, len, all
-    _extract_tb, _format_list, _format_exception_only = (traceback.extract_tb, traceback.format_list,
-                                                         traceback.format_exception_only)
-    _builtin_types = (int, float, complex, bool, str, bytes, list, tuple, dict, set, frozenset, type(None))
-    _AssertionError, _BaseException = AssertionError, BaseException
-    # The tests run in their own namespace, with the builtins as they are now and their own copies of
-    # the modules they import, made before the agent's code runs: patching builtins.abs, math.fabs or
-    # random.Random.randint, or defining a global abs, then changes nothing the tests use. A module
-    # the tests import that is written in Python is run afresh (new classes and functions); a C
-    # module's namespace, and that of a module only the given code imports (typing, for its
-    # annotations), is copied. Swapping a function's code is refused by the sandbox's guard.
-    _builtins = dict(builtins.__dict__)
-    _modules = {}
-    for name in (*fresh, *copied):
+import builtins as __fbenv_builtins, importlib as __fbenv_importlib, json as __fbenv_json
+import linecache as __fbenv_linecache, os as __fbenv_os, sys as __fbenv_sys
+import traceback as __fbenv_traceback, types as __fbenv_types
+
+
+def __fbenv_test_import(name, globals=None, locals=None, fromlist=(), level=0, _import=__import__):
+    # The tests' __import__: their own copies of the modules they import (see __fbenv_run).
+    copies = globals.get("__fbenv_modules__") if level == 0 and type(globals) is dict else None
+    if copies and name in copies:
+        return copies[name]
+    return _import(name, globals, locals, fromlist, level)
+
+
+# The tests' builtins, copied here in the warm server before any run: patching builtins.abs, or a
+# global abs, in the agent's code changes nothing the tests use. Only the harness reaches this dict:
+# __fbenv_main takes the harness's names out of the run's namespace before the agent's code runs.
+__fbenv_test_builtins = dict(__fbenv_builtins.__dict__, __import__=__fbenv_test_import)
+
+
+# Everything the harness uses is bound here, in the warm server, as defaults: patching builtins,
+# json or os in the agent's code cannot change how results are judged or written, and a run looks
+# nothing up (each lookup in a fresh run copies pages on write).
+def __fbenv_run(solution, entry_point, mark, shown, given, prelude, codes, steps, imports, *,
+                _builtins=__fbenv_test_builtins, _write=__fbenv_os.write, _dumps=__fbenv_json.dumps,
+                _exc=__fbenv_sys.exc_info, _exec=exec, _eval=eval, _compile=compile, _zip=zip, _repr=repr,
+                _type=type, _isinstance=isinstance, _len=len, _all=all, _loaded=__fbenv_sys.modules,
+                _import_module=__fbenv_importlib.import_module, _Module=__fbenv_types.ModuleType,
+                _sources=__fbenv_linecache.cache, _extract_tb=__fbenv_traceback.extract_tb,
+                _format_list=__fbenv_traceback.format_list,
+                _format_exception_only=__fbenv_traceback.format_exception_only,
+                _builtin_types=(int, float, complex, bool, str, bytes, list, tuple, dict, set, frozenset, type(None)),
+                _AssertionError=AssertionError, _BaseException=BaseException, _SystemExit=SystemExit):
+    # The tests run in their own namespace, with the builtins above and their own copies of the
+    # modules they import, made before the agent's code runs: patching math.fabs or
+    # random.Random.randint then changes nothing the tests use. A module written in Python is run
+    # afresh (new classes and functions); a C module's namespace is copied (its functions cannot be
+    # changed). Swapping a function's code is refused by the sandbox's guard.
+    modules = {}
+    for name in imports:
         try:
-            module = importlib.import_module(name)
-            copy = types.ModuleType(name)
+            module = _loaded.get(name) or _import_module(name)
+            copy = _Module(name)
             spec = getattr(module, "__spec__", None)
-            code = None
-            if name in fresh and spec is not None and str(spec.origin).endswith(".py"):
-                code = spec.loader.get_code(name)
+            code = spec.loader.get_code(name) if spec is not None and str(spec.origin).endswith(".py") else None
             if code is None:
                 copy.__dict__.update(module.__dict__)
             else:
-                copy.__dict__.update(__spec__=spec, __file__=spec.origin, __loader__=spec.loader,
-                                     __path__=getattr(module, "__path__", None) or [])
-                if not spec.submodule_search_locations:
-                    del copy.__path__
-                exec(code, copy.__dict__)
+                copy.__dict__.update(__spec__=spec, __file__=spec.origin, __loader__=spec.loader)
+                if spec.submodule_search_locations:
+                    copy.__path__ = list(spec.submodule_search_locations)
+                _exec(code, copy.__dict__)
         except _BaseException:
             continue
-        _modules[name] = copy
-    _import = builtins.__import__
-
-    def test_import(name, globals=None, locals=None, fromlist=(), level=0):
-        if level == 0 and name in _modules:
-            return _modules[name]
-        return _import(name, globals, locals, fromlist, level)
-
-    _builtins["__import__"] = test_import
+        modules[name] = copy
 
     def plain(value, depth=0):
         if depth > 20 or _type(value) not in _builtin_types:
@@ -152,9 +161,9 @@ def __fbenv_run(solution, entry_point, mark, shown, given, prelude, codes, steps
         lines = _format_list(frames) + _format_exception_only(kind, error)
         return short("".join(lines).rstrip())
 
-    linecache.cache["<solution>"] = (_len(solution), None, solution.splitlines(True), "<solution>")
+    _sources["<solution>"] = (_len(solution), None, solution.splitlines(True), "<solution>")
     g = {"__name__": "__main__"}
-    t = {"__name__": "__main__", "__builtins__": _builtins}
+    t = {"__name__": "__main__", "__builtins__": _builtins, "__fbenv_modules__": modules}
     results, loaded = [], True
     try:
         _exec(given, t)  # the problem's own code and the tests' definitions, before the agent's code
@@ -197,14 +206,17 @@ def __fbenv_run(solution, entry_point, mark, shown, given, prelude, codes, steps
             results.append({"ok": False, "error": trace()})
     _write(1, ("\n" + mark + _dumps(results) + "\n").encode())
     if not loaded or not _all(r["ok"] for r in results):
-        raise SystemExit(1)
+        raise _SystemExit(1)
 
 
-def __fbenv_main():
-    import marshal, sys
+def __fbenv_main(run=__fbenv_run, sys=__fbenv_sys):
+    import marshal
+    namespace = sys.modules["__main__"].__dict__
+    for name in [name for name in namespace if name.startswith("__fbenv_")]:
+        del namespace[name]  # nothing of the harness is left for the agent's code to find
     data = sys.stdin.buffer.read()  # 4-byte length, the run's values, then the suite (see harness_input)
     head = int.from_bytes(data[:4], "big")
-    __fbenv_run(*marshal.loads(data[4 : 4 + head]), *marshal.loads(data[4 + head :]))
+    run(*marshal.loads(data[4 : 4 + head]), *marshal.loads(data[4 + head :]))
 '''
 
 #: Trusted source compiled once per sandbox worker (see ``Sandbox(warm=...)``).
@@ -237,10 +249,9 @@ def compiled_suite(suite: TestSuite) -> bytes:
             else:
                 codes.append(compile(item.source, "<tests>", "exec"))
     tests = [suite.prelude, *(item if kind == "setup" else item.source for kind, item in suite.steps)]  # type: ignore[union-attr]
-    fresh = _imports(tests)
-    copied = tuple(name for name in _imports([suite.given]) if name not in fresh)
-    given = compile(suite.given, "<given>", "exec")
-    return marshal.dumps((given, compile(suite.prelude, "<tests>", "exec"), tuple(codes), steps, fresh, copied))
+    # The given code's annotations are not evaluated (List[float] costs a run ~0.5 ms of typing's internals).
+    given = compile(suite.given, "<given>", "exec", flags=__future__.annotations.compiler_flag)
+    return marshal.dumps((given, compile(suite.prelude, "<tests>", "exec"), tuple(codes), steps, _imports(tests)))
 
 
 def _imports(sources: list[str]) -> tuple[str, ...]:

@@ -7,6 +7,7 @@ process feedback gives one label per test, and the text critic can name the fail
 
 from __future__ import annotations
 
+import ast
 import functools
 import gzip
 import json
@@ -36,17 +37,20 @@ def load_humaneval() -> tuple[CodeProblem, ...]:
             problem_id=record["task_id"].split("/")[-1],
             prompt=record["prompt"],
             entry_point=record["entry_point"],
-            suite=_with_given_code(split_check(record["test"]), record["prompt"]),
+            suite=_with_given_code(split_check(record["test"]), record["prompt"], record["entry_point"]),
             solution=record["prompt"] + record["canonical_solution"],
             prompt_is_code=True,
         ))
     return tuple(problems)
 
 
-def _with_given_code(suite: TestSuite, prompt: str) -> TestSuite:
-    """The tests, with the prompt's code (imports, helpers such as HumanEval/32's ``poly``) as given
-    code: a test that calls a given helper calls the dataset's, not the agent's version of it."""
-    return TestSuite(suite.prelude, suite.steps, given=prompt)
+def _with_given_code(suite: TestSuite, prompt: str, entry_point: str) -> TestSuite:
+    """The tests, with the prompt's code as given code when they call one of its helpers (such as
+    HumanEval/32's ``poly``): they then call the dataset's, not the agent's version of it."""
+    defined = {node.name for node in ast.parse(prompt).body if isinstance(node, (ast.FunctionDef, ast.ClassDef))}
+    tests = [suite.prelude, *(item if kind == "setup" else item.source for kind, item in suite.steps)]  # type: ignore[union-attr]
+    used = {node.id for source in tests for node in ast.walk(ast.parse(source)) if isinstance(node, ast.Name)}
+    return TestSuite(suite.prelude, suite.steps, given=prompt if (defined - {entry_point}) & used else "")
 
 
 class HumanEvalTask(CodeTask):

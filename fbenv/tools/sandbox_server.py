@@ -37,6 +37,7 @@ import sys
 import time
 import traceback
 import types
+from collections.abc import Callable
 from typing import Any, NoReturn
 
 MAX_FRAME = 512 << 20
@@ -144,7 +145,7 @@ class Server:
         # What a checked run's guard lets look at frames (see install_guard): the warm code (a harness
         # formatting a traceback) and the run's own set-up, through the traceback module's code.
         trusted = code_objects([*self.warm.values(), run_user_code, _execute])
-        self.guard = (trusted, code_objects([traceback, linecache]))
+        self.arm_guard = install_guard(trusted, code_objects([traceback, linecache]))
         self.libc = _libc()
         self.pid = os.getpid()
         # Orphaned descendants of a run are re-parented to the server, not to init: "do I still have
@@ -409,7 +410,7 @@ class Server:
         ):
             resource.setrlimit(res, value)
         # No random.seed() here: the random module reseeds itself in every forked child.
-        run_user_code(code, path, secret, self.warm, self.guard if guard else None)
+        run_user_code(code, path, secret, self.warm, self.arm_guard if guard else None)
 
 
 def proc_stats() -> dict[int, list[bytes]]:
@@ -455,7 +456,7 @@ def _kill_group(pid: int) -> None:
 
 def run_user_code(
     source: str, path: str, secret: list[bytes], warm: dict[str, Any] | None = None,
-    guard: tuple[frozenset[types.CodeType], frozenset[types.CodeType]] | None = None,
+    guard: Callable[[], None] | None = None,
 ) -> NoReturn:
     """Run ``source`` as ``__main__`` and exit; send the token in ``secret`` on fd 3 only if it ran
     to completion.
@@ -467,7 +468,7 @@ def run_user_code(
     exception (``SystemExit`` included), and the server also requires exit status 0. While the code
     runs the token is no variable of any frame: it is popped from ``secret`` onto this frame's
     evaluation stack, which frame introspection does not show. With ``guard`` (a run whose result
-    counts: the trusted code and its helpers, see :func:`install_guard`) the ways a program could
+    counts: the function that arms the guard, see :func:`install_guard`) the ways a program could
     reach another frame, or memory, are closed as well.
     """
     stdin, stdout, stderr = STDIO or _stdio()
@@ -484,11 +485,11 @@ def run_user_code(
 
 
 def _execute(source: str, path: str, module: types.ModuleType, stderr: io.TextIOBase,
-             guard: tuple[frozenset[types.CodeType], frozenset[types.CodeType]] | None) -> tuple[bool, int]:
+             guard: Callable[[], None] | None) -> tuple[bool, int]:
     """Run the program; (whether it ran to completion, its exit status)."""
     print_exception = traceback.print_exception
     if guard is not None:
-        install_guard(*guard)
+        guard()
     try:
         exec(compile(source, path, "exec"), module.__dict__)
         return True, 0
@@ -584,18 +585,28 @@ def _not_from_the_run(path: object) -> bool:
         return False
 
 
-def install_guard(trusted: frozenset[types.CodeType], helpers: frozenset[types.CodeType]) -> None:
-    """Close the ways this process's code could reach another frame or raw memory (see above):
-    ``trusted`` code may, through ``helpers`` (the traceback module's code) and nothing else."""
+def install_guard(trusted: frozenset[types.CodeType], helpers: frozenset[types.CodeType]) -> Callable[[], None]:
+    """Install the guard (see above), disarmed; return the function that arms it for good.
+
+    Called once in the server, so that a checked run only arms it (a hook installed in each run cost
+    it ~0.2 ms: its code and everything it touches copied on write, never specialized). Armed, the
+    hook refuses the ways code could reach another frame or raw memory; ``trusted`` code may,
+    through ``helpers`` (the traceback module's code) and nothing else. Nothing the run's code can
+    reach refers to the hook or to the returned function.
+    """
     import _imp
     import _signal
     import _thread
 
+    armed = False
     busy: set[int] = set()
+    trusted_ids, helper_ids = frozenset(map(id, trusted)), frozenset(map(id, helpers))  # they live as long as we do
     get_ident, getframe, realpath = _thread.get_ident, sys._getframe, os.path.realpath
     load_bytecode = sys.modules["_frozen_importlib_external"]._compile_bytecode.__code__
 
     def hook(event: str, args: tuple[Any, ...]) -> None:
+        if not armed:
+            return
         if event in GUARDED_EVENTS or event.startswith("ctypes."):
             pass
         elif event == "object.__getattr__":
@@ -625,9 +636,10 @@ def install_guard(trusted: frozenset[types.CodeType], helpers: frozenset[types.C
             if (event == "marshal.loads" and frame.f_code is load_bytecode  # an import reading a .pyc
                     and _not_from_the_run(frame.f_locals.get("bytecode_path"))):
                 return
-            while frame is not None and frame.f_code in helpers:
+            # By identity: hashing a code object hashes all its bytecode and constants.
+            while frame is not None and id(frame.f_code) in helper_ids:
                 frame = frame.f_back
-            if frame is not None and frame.f_code in trusted:
+            if frame is not None and id(frame.f_code) in trusted_ids:
                 return
         finally:
             busy.discard(me)
@@ -640,9 +652,14 @@ def install_guard(trusted: frozenset[types.CodeType], helpers: frozenset[types.C
     def refuse(*args: object, **kwargs: object) -> NoReturn:
         raise RuntimeError("fbenv sandbox: not allowed in a checked run (it could reach the checker's state)")
 
+    def arm() -> None:
+        nonlocal armed
+        armed = True
+        _signal.signal = refuse  # a Python signal handler is given the frame it interrupts
+        _imp.create_builtin = refuse  # a fresh _signal module would have its own signal(); all are loaded
+
     sys.addaudithook(hook)
-    _signal.signal = refuse  # a Python signal handler is given the frame it interrupts
-    _imp.create_builtin = refuse  # a fresh _signal module would have its own signal(); all are loaded
+    return arm
 
 
 def _writable_by_anyone(path: str) -> bool:
