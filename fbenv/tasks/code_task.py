@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from fbenv.feedback import StepCheck, Verdict
 from fbenv.tasks.base import Instance, Task
 from fbenv.tasks.code_answers import extract_code
-from fbenv.tasks.code_checks import HARNESS, HARNESS_CALL, TestSuite, harness_input, parse_results
+from fbenv.tasks.code_checks import HARNESS, HARNESS_CALL, TestSuite, harness_input, new_mark, parse_results
 
 if TYPE_CHECKING:
     from fbenv.tools.sandbox import Sandbox
@@ -96,9 +96,10 @@ class CodeTask(Task):
         cases = problem.suite.cases
         if not code.strip():
             return self._verdict(problem, (), False, "no code found: reply with the function in a ```python block")
-        run = code_sandbox().run(HARNESS_CALL, stdin=harness_input(code, problem.suite, problem.entry_point),
+        mark = new_mark()
+        run = code_sandbox().run(HARNESS_CALL, stdin=harness_input(code, problem.suite, problem.entry_point, mark),
                                  limits=self.limits, success_token=True)
-        results = parse_results(run.stdout, len(cases))
+        results = parse_results(run.stdout, len(cases), mark)
         diagnostics = [f"isolation: {run.isolation}"]
         if run.status == "timeout":
             diagnostics.append(f"the program did not finish within {self.timeout:g} s")

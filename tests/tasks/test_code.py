@@ -200,6 +200,33 @@ def test_changing_what_the_tests_use_does_not_fake_a_pass(humaneval: HumanEvalTa
     assert not verdict.correct and verdict.score == 0, verdict
 
 
+LATE_REPORT = r"""
+import json, os, re
+os.lseek(0, 0, os.SEEK_SET)
+found = re.search(rb"\x1e__fbenv_results__[0-9a-f]*", os.read(0, 1 << 20))  # the run's marker, if stdin has it
+mark = found.group().decode() if found else "\x1e__fbenv_results__"
+r, w = os.pipe()
+if os.fork() == 0:
+    os.close(w)
+    os.read(r, 1)  # end of file: the checked process has exited, after the harness's report
+    report = [{"ok": True}] * (CASES - 1) + [{"ok": False, "assert": "x"}]
+    os.write(1, ("\n" + mark + json.dumps(report) + "\n").encode())
+    os._exit(0)
+os.close(r)
+def has_close_elements(numbers, threshold):
+    return None
+"""
+
+
+def test_a_report_printed_after_the_harness_does_not_count(humaneval: HumanEvalTask) -> None:
+    # A process the agent's code forked prints a report of its own once the checked process exits;
+    # it lost its race with the sandbox's clean-up 5 times in 20 (the score was 6/7 in the others).
+    inst = humaneval.instance(0)
+    reply = LATE_REPORT.replace("CASES", str(len(inst.data["problem"].suite.cases)))
+    scores = [humaneval.check(inst, f"```python\n{reply}\n```").score for _ in range(10)]
+    assert scores == [0.0] * 10
+
+
 def test_finding_the_token_through_gc_does_not_fake_a_pass(humaneval: HumanEvalTask) -> None:
     # The token waits on the evaluation stack (in a list) while the program runs; gc can list that.
     reply = """
