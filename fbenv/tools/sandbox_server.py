@@ -27,7 +27,6 @@ import json
 import linecache
 import math
 import os
-import random  # noqa: F401  (importing it registers its reseed-after-fork hook: each run gets a new stream)
 import resource
 import select
 import shutil
@@ -409,7 +408,8 @@ class Server:
             (resource.RLIMIT_AS, (int(limits["memory_bytes"]),) * 2),
         ):
             resource.setrlimit(res, value)
-        # No random.seed() here: the random module reseeds itself in every forked child.
+        # No random.seed() here: random, when a preload imported it, reseeds itself in every forked
+        # child (an after-fork hook), and a run that imports it itself seeds it from os.urandom.
         run_user_code(code, path, secret, self.warm, self.arm_guard if guard else None)
 
 

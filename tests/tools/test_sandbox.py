@@ -580,9 +580,12 @@ def test_preload_is_what_a_run_starts_with(isolation: str) -> None:
         pytest.skip(f"bubblewrap is unusable here: {exc}")
     with sandbox:
         r = sandbox.run(probe)
+        # Whether or not the server loaded random, every run gets a stream of its own.
+        draws = [sandbox.run("import random\nprint(random.random())").stdout for _ in range(2)]
     # In rlimits mode the default set is preloaded too: the run's uid may not be able to read the
     # interpreter's files (pyenv under a 0700 /root), so only preloaded modules could be imported.
     assert (r.status, r.stdout) == ("ok", f"True {isolation == 'rlimits'}\n"), r
+    assert draws[0] != draws[1] and all(draws), draws
     with _make(isolation) as default:
         assert default.run(probe).stdout == "True True\n"
 
