@@ -120,7 +120,8 @@ def __fbenv_run(solution, entry_point, mark, shown, given, prelude, codes, steps
                 _format_list=__fbenv_traceback.format_list,
                 _format_exception_only=__fbenv_traceback.format_exception_only,
                 _builtin_types=(int, float, complex, bool, str, bytes, list, tuple, dict, set, frozenset, type(None)),
-                _AssertionError=AssertionError, _BaseException=BaseException, _SystemExit=SystemExit):
+                _AssertionError=AssertionError, _BaseException=BaseException, _SystemExit=SystemExit,
+                _KeyError=KeyError):
     # The tests run in their own namespace, with the builtins above and their own copies of the
     # modules they import, made before the agent's code runs: patching math.fabs or
     # random.Random.randint then changes nothing the tests use. A module written in Python is run
@@ -177,7 +178,7 @@ def __fbenv_run(solution, entry_point, mark, shown, given, prelude, codes, steps
         t["candidate"] = t[entry_point] = candidate
     except _BaseException as error:
         loaded = False
-        load_error = "missing function " + entry_point if _isinstance(error, KeyError) else trace()
+        load_error = "missing function " + entry_point if _isinstance(error, _KeyError) else trace()
     for (kind, source, call, expected), code in _zip(steps, codes):
         if not loaded:
             if kind == "case":
