@@ -535,17 +535,17 @@ def test_a_checked_run_still_does_what_programs_do(sb: Sandbox) -> None:
     # namedtuple, enum and typing ask for their caller's frame and fall back when refused; a failing
     # program's traceback is still printed; the standard library imports (in bubblewrap mode, where
     # the run can read it; in rlimits mode as root only preloaded modules can be imported anyway).
-    program = """
+    program = textwrap.dedent("""
         import collections, enum, typing
         P = collections.namedtuple("P", "x y")
         Color = enum.Enum("Color", "RED GREEN")
         class N(typing.NamedTuple):
             a: int
         print(P(1, 2), Color.RED.name, N(3))
-    """
+    """)
     if sb.isolation == "bubblewrap":
-        program += "    import wave, colorsys\n"
-    r = run(sb, program, success_token=True)
+        program += "import wave, colorsys\n"
+    r = sb.run(program, success_token=True)
     assert (r.status, r.passed, r.stdout) == ("ok", True, "P(x=1, y=2) RED N(a=3)\n"), r
     r = run(sb, "def f():\n    raise KeyError('k')\nf()", success_token=True)
     assert r.status == "error" and 'line 2, in f' in r.stderr and "KeyError: 'k'" in r.stderr, r
