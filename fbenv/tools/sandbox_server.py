@@ -601,7 +601,7 @@ def install_guard(trusted: frozenset[types.CodeType], helpers: frozenset[types.C
     armed = False
     busy: set[int] = set()
     trusted_ids, helper_ids = frozenset(map(id, trusted)), frozenset(map(id, helpers))  # they live as long as we do
-    get_ident, getframe, realpath = _thread.get_ident, sys._getframe, os.path.realpath
+    get_ident, getframe, realpath, isdir = _thread.get_ident, sys._getframe, os.path.realpath, os.path.isdir
     load_bytecode = sys.modules["_frozen_importlib_external"]._compile_bytecode.__code__
 
     def hook(event: str, args: tuple[Any, ...]) -> None:
@@ -620,7 +620,9 @@ def install_guard(trusted: frozenset[types.CodeType], helpers: frozenset[types.C
             if not isinstance(path, (str, bytes)):
                 return
             name = realpath(os.fsdecode(path))
-            if not (name.startswith("/proc/") and name.endswith(PROC_MEMORY)):
+            # A directory's fd would let a relative open (dir_fd, which the event does not show) reach
+            # /proc/N/mem from /, /proc or /dev (fd -> /proc/self/fd).
+            if not (name.startswith("/proc/") and name.endswith(PROC_MEMORY)) and not isdir(name):
                 return
         elif event == "import":
             if not str(args[0]).startswith(TEST_MODULES):

@@ -507,6 +507,8 @@ def test_writing_the_token_fd_or_killing_the_harness_does_not_pass(sb: Sandbox) 
 @pytest.mark.parametrize("program", [
     "print(open('/proc/self/mem', 'rb'))",
     "import os\nprint(os.open(f'/proc/{os.getpid()}/task/{os.getpid()}/mem', os.O_RDONLY))",
+    "import os\nos.open('self/mem', os.O_RDONLY, dir_fd=os.open('/proc', os.O_RDONLY))",
+    "import os\nos.open('fd/../mem', os.O_RDONLY, dir_fd=os.open('/dev', os.O_RDONLY))",
     "import os\nos.symlink('/proc/self/mem', 'm')",
     "import marshal\nmarshal.loads(marshal.dumps(compile('1', 'x', 'eval')))",
     "f = lambda: 0\nf.__code__ = f.__code__.replace(co_code=f.__code__.co_code)",
