@@ -604,7 +604,8 @@ def install_guard(trusted: frozenset[types.CodeType], helpers: frozenset[types.C
     get_ident, getframe, realpath, isdir = _thread.get_ident, sys._getframe, os.path.realpath, os.path.isdir
     load_bytecode = sys.modules["_frozen_importlib_external"]._compile_bytecode.__code__
 
-    def hook(event: str, args: tuple[Any, ...]) -> None:
+    def hook(event: str, args: tuple[Any, ...], _alive: object = (trusted, helpers)) -> None:
+        # (_alive: the code objects whose ids are compared stay alive as long as the hook does.)
         if not armed:
             return
         if event in GUARDED_EVENTS or event.startswith("ctypes."):
