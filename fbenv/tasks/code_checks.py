@@ -54,6 +54,11 @@ class TestSuite:
     def cases(self) -> tuple[TestCase, ...]:
         return tuple(item for kind, item in self.steps if kind == "case")  # type: ignore[misc]
 
+    @property
+    def sources(self) -> list[str]:
+        """The tests' own source: the prelude, then each step's."""
+        return [self.prelude, *(item if isinstance(item, str) else item.source for _, item in self.steps)]
+
 
 def split_check(test_source: str, *, check_name: str = "check") -> TestSuite:
     """Split a test module with ``def check(candidate): ...`` into prelude, set-up and cases."""
@@ -251,10 +256,11 @@ def compiled_suite(suite: TestSuite) -> bytes:
                 codes.append((compile(item.call, "<tests>", "eval"), compile(item.expected, "<tests>", "eval")))
             else:
                 codes.append(compile(item.source, "<tests>", "exec"))
-    tests = [suite.prelude, *(item if kind == "setup" else item.source for kind, item in suite.steps)]  # type: ignore[union-attr]
-    # The given code's annotations are not evaluated (List[float] costs a run ~0.5 ms of typing's internals).
+    # The given code's annotations are not evaluated: List[float] would run typing's machinery in
+    # every fresh run, and the tests only call the given helpers.
     given = compile(suite.given, "<given>", "exec", flags=__future__.annotations.compiler_flag)
-    return marshal.dumps((given, compile(suite.prelude, "<tests>", "exec"), tuple(codes), steps, _imports(tests)))
+    prelude = compile(suite.prelude, "<tests>", "exec")
+    return marshal.dumps((given, prelude, tuple(codes), steps, _imports(suite.sources)))
 
 
 def _imports(sources: list[str]) -> tuple[str, ...]:

@@ -48,8 +48,7 @@ def _with_given_code(suite: TestSuite, prompt: str, entry_point: str) -> TestSui
     """The tests, with the prompt's code as given code when they call one of its helpers (such as
     HumanEval/32's ``poly``): they then call the dataset's, not the agent's version of it."""
     defined = {node.name for node in ast.parse(prompt).body if isinstance(node, (ast.FunctionDef, ast.ClassDef))}
-    tests = [suite.prelude, *(item if kind == "setup" else item.source for kind, item in suite.steps)]  # type: ignore[union-attr]
-    used = {node.id for source in tests for node in ast.walk(ast.parse(source)) if isinstance(node, ast.Name)}
+    used = {node.id for source in suite.sources for node in ast.walk(ast.parse(source)) if isinstance(node, ast.Name)}
     return TestSuite(suite.prelude, suite.steps, given=prompt if (defined - {entry_point}) & used else "")
 
 

@@ -526,10 +526,11 @@ def _finish(token: bytes, me: int, getpid: Any, write: Any, exit_: Any, flushes:
 # A run whose result counts (the parent asked for the success token) runs in the same process as
 # the code that judges it: the harness's frames hold the cases, the expected values and the
 # results, and the frames below hold the way the token is sent. Python hands out frames, and raw
-# memory, in a few ways; each raises an audit event or needs a module object, so a checked run gets
-# an audit hook (it cannot be removed) that refuses them, and the two module functions that have no
-# event are replaced. Trusted code (the warm harness, run_user_code) may still read a traceback's
-# frames to format it, when every frame between it and the event is the traceback module's own.
+# memory, in a few ways; each raises an audit event or needs a module object, so every server
+# installs an audit hook (it cannot be removed) that a checked run arms: it refuses them, and the two
+# module functions that have no event are replaced. Trusted code (the warm harness, the run's own
+# set-up) may still read a traceback's frames to format it, when every frame between it and the
+# event is the traceback or linecache module's own.
 
 # Audit events refused outright (unless a trusted caller, see above).
 GUARDED_EVENTS = frozenset({
@@ -706,9 +707,9 @@ def main() -> None:
     os.dup2(devnull, 0)
     os.dup2(devnull, 1)
     # The parent starts the server with -S: the site module's start-up (and the .pth files it runs,
-    # such as an editable install's import hook with pathlib, urllib and ipaddress behind it) would be
-    # ~2 MB of the server's heap, copied into every run's page tables and torn down at every run's
-    # exit. Runs still see the installed packages (the dirs are on sys.path, their .pth files are not
+    # such as an editable install's import hook with pathlib, urllib and ipaddress behind it) was
+    # 0.7 MB of the code-check server's heap, copied into every run's page tables and torn down at
+    # every run's exit. Runs still see the installed packages (the dirs are on sys.path, their .pth files are not
     # run) and the builtins site adds (exit, quit, help, ...).
     sys.path.extend(config.get("path", ()))
     if sys.flags.no_site:
