@@ -64,9 +64,13 @@ WORLD_WRITABLE = ("/tmp", "/var/tmp", "/dev/shm")
 # ----------------------------------------------------------------------------- framing
 
 
+# One encoder for every message: json.dumps with separators builds a new JSONEncoder per call.
+_ENCODE = json.JSONEncoder(separators=(",", ":")).encode
+
+
 def frame(obj: Any) -> bytes:
     """One length-prefixed JSON message."""
-    data = json.dumps(obj, separators=(",", ":")).encode()
+    data = _ENCODE(obj).encode()
     return struct.pack(">I", len(data)) + data
 
 
@@ -163,6 +167,7 @@ class Server:
         # path lets the runs' environment be set once, here, instead of in every child (rewriting
         # os.environ after a fork costs ~0.3 ms of copy-on-write faults).
         self.workdir = os.path.join(self.tmp_root, "run")
+        self.main_path = os.path.join(self.workdir, "main.py")  # named for tracebacks; the source is not written out
         # Only directories a run can actually write (world-writable, not on a read-only mount) can
         # hold its stray files; found once, since scanning them after every run costs ~0.2 ms.
         self.shared_dirs = tuple(d for d in WORLD_WRITABLE if _writable_by_anyone(d))
@@ -202,12 +207,13 @@ class Server:
         # The token is in a list, never in a local of this frame, which stays on the child's stack
         # under the run's code: the child pops it just before the run starts (see run_user_code).
         secret = [os.urandom(16)]
+        rlimits = _rlimits(limits)  # here, not in the child: every page a fresh child writes is copied
         start = time.monotonic()
         pid = os.fork()
         if pid == 0:  # pragma: no cover - runs in the child
             try:
                 guard = bool(req.get("success_token"))
-                self._child(req["code"], workdir, limits, (stdin_fd, out_w, err_w, tok_w), secret, guard)
+                self._child(req["code"], rlimits, (stdin_fd, out_w, err_w, tok_w), secret, guard)
             except BaseException:
                 traceback.print_exc()
             finally:
@@ -260,13 +266,13 @@ class Server:
         _, status, rusage = os.wait4(pid, 0)
         return out, err, timed_out, status, rusage
 
-    def _drain(self, fd: int, buf: bytearray, cap: int) -> None:
-        """Read what is left in a pipe once every writer is gone (bounded, in case one is not)."""
-        deadline = time.monotonic() + 0.5
-        while time.monotonic() < deadline:
-            ready, _, _ = select.select([fd], [], [], max(0.0, deadline - time.monotonic()))
-            if not ready or not _read_into(fd, buf, cap):
-                return
+    @staticmethod
+    def _drain(fd: int, buf: bytearray, cap: int) -> None:
+        """Read what is left in a pipe once every process of the run is gone (so no writer is left,
+        and the pipe ends; non-blocking all the same, so that a reader can never hang here)."""
+        os.set_blocking(fd, False)
+        while _read_into(fd, buf, cap):
+            pass
 
     @staticmethod
     def _read_token(fd: int) -> bytes:
@@ -297,15 +303,15 @@ class Server:
         The server is a child subreaper, so each live descendant of a run has an ancestor that is a
         direct child of the server: when ``waitpid(-1)`` says there are no children, nothing is left.
         Otherwise kill, reap, repeat. If that does not converge the server exits, and the parent
-        starts a fresh worker (in bubblewrap mode that tears down the whole PID namespace).
+        starts a fresh worker (in bubblewrap mode that tears down the whole PID namespace). The usual
+        run leaves nothing, and is done after one ``waitpid``.
         """
+        if not _has_children():
+            return
         _kill_group(pid)
         deadline = time.monotonic() + 2.0
         while True:
-            try:
-                while os.waitpid(-1, os.WNOHANG)[0]:
-                    pass
-            except ChildProcessError:
+            if not _has_children():
                 return
             if time.monotonic() > deadline:
                 sys.stderr.write("fbenv sandbox: could not kill a run's processes; exiting\n")
@@ -372,7 +378,12 @@ class Server:
     # -- the child ----------------------------------------------------------------------------
 
     def _child(
-        self, code: str, workdir: str, limits: dict[str, Any], fds: tuple[int, ...], secret: list[bytes], guard: bool
+        self,
+        code: str,
+        rlimits: tuple[tuple[int, tuple[int, int]], ...],
+        fds: tuple[int, ...],
+        secret: list[bytes],
+        guard: bool,
     ) -> NoReturn:
         """Set the child up (fds, session, user, limits, cwd), then run the user's code."""
         stdin_fd, out_w, err_w, tok_w = fds
@@ -396,21 +407,25 @@ class Server:
             self.libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
             if os.getppid() != self.pid:  # the server died before that: end now
                 os._exit(CHILD_SETUP_FAILED)
-        os.chdir(workdir)
-        path = os.path.join(workdir, "main.py")  # named for tracebacks; the source is not written out
-        cpu = max(1, math.ceil(float(limits["cpu_seconds"])))
-        for res, value in (
-            (resource.RLIMIT_CORE, (0, 0)),
-            (resource.RLIMIT_CPU, (cpu, cpu + 1)),
-            (resource.RLIMIT_FSIZE, (int(limits["file_bytes"]),) * 2),
-            (resource.RLIMIT_NOFILE, (int(limits["open_files"]),) * 2),
-            (resource.RLIMIT_NPROC, (int(limits["processes"]),) * 2),
-            (resource.RLIMIT_AS, (int(limits["memory_bytes"]),) * 2),
-        ):
+        os.chdir(self.workdir)
+        for res, value in rlimits:
             resource.setrlimit(res, value)
         # No random.seed() here: random, when a preload imported it, reseeds itself in every forked
         # child (an after-fork hook), and a run that imports it itself seeds it from os.urandom.
-        run_user_code(code, path, secret, self.warm, self.arm_guard if guard else None)
+        run_user_code(code, self.main_path, secret, self.warm, self.arm_guard if guard else None)
+
+
+def _rlimits(limits: dict[str, Any]) -> tuple[tuple[int, tuple[int, int]], ...]:
+    """The resource limits a run's child sets on itself: (resource, (soft, hard)) pairs."""
+    cpu = max(1, math.ceil(float(limits["cpu_seconds"])))
+    return (
+        (resource.RLIMIT_CORE, (0, 0)),
+        (resource.RLIMIT_CPU, (cpu, cpu + 1)),
+        (resource.RLIMIT_FSIZE, (int(limits["file_bytes"]),) * 2),
+        (resource.RLIMIT_NOFILE, (int(limits["open_files"]),) * 2),
+        (resource.RLIMIT_NPROC, (int(limits["processes"]),) * 2),
+        (resource.RLIMIT_AS, (int(limits["memory_bytes"]),) * 2),
+    )
 
 
 def proc_stats() -> dict[int, list[bytes]]:
@@ -427,17 +442,23 @@ def proc_stats() -> dict[int, list[bytes]]:
     return found
 
 
+# Pipe reads land here, not in a fresh 64 KiB bytes object per read (each costs the server page faults).
+_SCRATCH = bytearray(1 << 16)
+_SCRATCH_VIEW = memoryview(_SCRATCH)
+
+
 def _read_into(fd: int, buf: bytearray, cap: int) -> bool:
-    """Read one chunk into ``buf``, keeping at most ``cap + 1`` bytes; False at end of file."""
+    """Read one chunk into ``buf``, keeping at most ``cap + 1`` bytes; False at end of file (or,
+    on a non-blocking fd, when nothing is there)."""
     try:
-        chunk = os.read(fd, 1 << 16)
+        got = os.readv(fd, [_SCRATCH])
     except BlockingIOError:
-        return True
-    if not chunk:
+        return False
+    if not got:
         return False
     room = cap + 1 - len(buf)
     if room > 0:
-        buf += chunk[:room]
+        buf += _SCRATCH_VIEW[: min(got, room)]
     return True
 
 
@@ -445,6 +466,16 @@ def _decode(buf: bytearray, cap: int) -> str:
     if len(buf) > cap:
         return bytes(buf[:cap]).decode("utf-8", errors="replace") + "\n[... truncated]"
     return bytes(buf).decode("utf-8", errors="replace")
+
+
+def _has_children() -> bool:
+    """Whether this process has a child, alive or not yet reaped (reaping those that ended)."""
+    try:
+        while os.waitpid(-1, os.WNOHANG)[0]:
+            pass
+    except ChildProcessError:
+        return False
+    return True
 
 
 def _kill_group(pid: int) -> None:
@@ -455,7 +486,10 @@ def _kill_group(pid: int) -> None:
 
 
 def run_user_code(
-    source: str, path: str, secret: list[bytes], warm: dict[str, Any] | None = None,
+    source: str,
+    path: str,
+    secret: list[bytes],
+    warm: dict[str, Any] | None = None,
     guard: Callable[[], None] | None = None,
 ) -> NoReturn:
     """Run ``source`` as ``__main__`` and exit; send the token in ``secret`` on fd 3 only if it ran
@@ -471,10 +505,11 @@ def run_user_code(
     counts: the function that arms the guard, see :func:`install_guard`) the ways a program could
     reach another frame, or memory, are closed as well.
     """
-    stdin, stdout, stderr = STDIO or _stdio()
+    if STDIO is None:  # not in a server, which installs them (and argv) once, before any run
+        sys.stdin, sys.stdout, sys.stderr = sys.__stdin__, sys.__stdout__, sys.__stderr__ = _stdio()
+        sys.argv = [path]
+    stdout, stderr = sys.stdout, sys.stderr
     linecache.cache[path] = (len(source), None, source.splitlines(True), path)  # tracebacks show the code
-    sys.stdin, sys.stdout, sys.stderr = sys.__stdin__, sys.__stdout__, sys.__stderr__ = stdin, stdout, stderr
-    sys.argv = [path]
     sys.path.insert(0, os.path.dirname(path))
     module = types.ModuleType("__main__")
     module.__file__ = path
@@ -484,8 +519,9 @@ def run_user_code(
     _finish(secret.pop(), *captured, *_execute(source, path, module, stderr, guard))
 
 
-def _execute(source: str, path: str, module: types.ModuleType, stderr: io.TextIOBase,
-             guard: Callable[[], None] | None) -> tuple[bool, int]:
+def _execute(
+    source: str, path: str, module: types.ModuleType, stderr: io.TextIOBase, guard: Callable[[], None] | None
+) -> tuple[bool, int]:
     """Run the program; (whether it ran to completion, its exit status)."""
     print_exception = traceback.print_exception
     if guard is not None:
@@ -504,8 +540,9 @@ def _execute(source: str, path: str, module: types.ModuleType, stderr: io.TextIO
         return False, 1
 
 
-def _finish(token: bytes, me: int, getpid: Any, write: Any, exit_: Any, flushes: tuple[Any, ...],
-            completed: bool, status: int) -> NoReturn:
+def _finish(
+    token: bytes, me: int, getpid: Any, write: Any, exit_: Any, flushes: tuple[Any, ...], completed: bool, status: int
+) -> NoReturn:
     """The end of every run: flush, send the token if the run completed in the forked process, exit."""
     # try/except, not contextlib.suppress: the program may have replaced contextlib's functions.
     for flush in flushes:
@@ -637,8 +674,11 @@ def install_guard(trusted: frozenset[types.CodeType], helpers: frozenset[types.C
         busy.add(me)
         try:
             frame = getframe(1)
-            if (event == "marshal.loads" and frame.f_code is load_bytecode  # an import reading a .pyc
-                    and _not_from_the_run(frame.f_locals.get("bytecode_path"))):
+            if (
+                event == "marshal.loads"
+                and frame.f_code is load_bytecode  # an import reading a .pyc
+                and _not_from_the_run(frame.f_locals.get("bytecode_path"))
+            ):
                 return
             # By identity: hashing a code object hashes all its bytecode and constants.
             while frame is not None and id(frame.f_code) in helper_ids:
@@ -676,6 +716,7 @@ def _writable_by_anyone(path: str) -> bool:
 def _stdio() -> tuple[io.TextIOWrapper, io.TextIOWrapper, io.TextIOWrapper]:
     """Text streams on fds 0, 1 and 2. Made once in the server (a run's child only redirects the
     fds underneath them), since building them in each child costs copy-on-write faults."""
+
     def text(fd: int, mode: str, errors: str) -> io.TextIOWrapper:
         return io.TextIOWrapper(io.FileIO(fd, mode, closefd=False), encoding="utf-8", errors=errors,
                                 line_buffering=mode == "w")  # fmt: skip
@@ -730,7 +771,7 @@ def main() -> None:
     # the interpreter's original stream objects (and the server's argv, which holds the config with the
     # warm harness source) in every child cost ~45 copy-on-write page faults a run (a `pass` run: 333 -> 290).
     sys.stdin, sys.stdout, sys.stderr = sys.__stdin__, sys.__stdout__, sys.__stderr__ = STDIO
-    sys.argv = [""]
+    sys.argv = [server.main_path]  # every run's
     gc.freeze()  # keep the warm heap out of the children's collections: fewer copy-on-write faults
     write_frame(proto_out, server.hello())
     while True:
