@@ -7,7 +7,8 @@ in place, in order. ``assert f(x) == y`` cases are evaluated in two halves so th
 whose ``__eq__`` always answers True is a classic way to fake a pass).
 
 The harness runs the agent's code, then every case, and writes one result line per run to stdout
-behind a marker. The verdict's correctness never rests on that line alone: the program ends with an
+behind a marker. When the tests hold objects written in Python (see :func:`needs_own_process`), the
+agent's code runs in a process of its own and the tests call its functions through pipes. The verdict's correctness never rests on that line alone: the program ends with an
 exception when any case failed, so the sandbox's positive success signal (a per-run nonce sent only
 when the whole program ran to completion) is required for a pass, and per-case labels from a run
 that did not complete are not trusted.
@@ -18,10 +19,13 @@ import __future__
 
 import ast
 import functools
+import importlib.util
 import json
 import marshal
 import secrets
+import sys
 from dataclasses import dataclass
+from importlib.machinery import EXTENSION_SUFFIXES
 from typing import Any
 
 RESULT_MARK = "\x1e__fbenv_results__"
@@ -95,12 +99,41 @@ def assert_lines_suite(asserts: list[str], setup: str = "") -> TestSuite:
 
 _HARNESS = r'''
 import builtins as __fbenv_builtins, importlib as __fbenv_importlib, json as __fbenv_json
-import linecache as __fbenv_linecache, os as __fbenv_os, sys as __fbenv_sys
-import traceback as __fbenv_traceback, types as __fbenv_types
+import linecache as __fbenv_linecache, marshal as __fbenv_marshal, os as __fbenv_os, struct as __fbenv_struct
+import sys as __fbenv_sys, traceback as __fbenv_traceback, types as __fbenv_types
+
+# Everything the harness uses is bound as defaults here, in the warm server: patching builtins, json
+# or os in the agent's code cannot change how results are judged or written, and a run looks nothing
+# up (each lookup in a fresh run copies pages on write).
+
+
+def __fbenv_trace(solution_only=True, *, _exc=__fbenv_sys.exc_info, _extract_tb=__fbenv_traceback.extract_tb,
+                  _format_list=__fbenv_traceback.format_list,
+                  _format_exception_only=__fbenv_traceback.format_exception_only):
+    """The current exception, with the frames of the agent's code only."""
+    kind, error, tb = _exc()
+    frames = [f for f in _extract_tb(tb) if f.filename == "<solution>" or not solution_only]
+    return "".join(_format_list(frames) + _format_exception_only(kind, error)).rstrip()
+
+
+def __fbenv_plain(value, depth=0, *, _type=type, _isinstance=isinstance, _all=all,
+                  _types=(int, float, complex, bool, str, bytes, list, tuple, dict, set, frozenset, type(None))):
+    """Whether a value is made of built-in types only, so that it compares like one (an object whose
+    __eq__ always answers True is a classic way to fake a pass)."""
+    if depth > 100 or _type(value) not in _types:
+        return False
+    if _isinstance(value, dict):
+        return _all(__fbenv_plain(k, depth + 1) and __fbenv_plain(v, depth + 1) for k, v in value.items())
+    if _isinstance(value, (list, tuple, set, frozenset)):
+        return _all(__fbenv_plain(v, depth + 1) for v in value)
+    return True
+
+
+# ---- the tests and the agent's code in one process (see __fbenv_main) ----------------------------------
 
 
 def __fbenv_test_import(name, globals=None, locals=None, fromlist=(), level=0, _import=__import__):
-    # The tests' __import__: their own copies of the modules they import (see __fbenv_run).
+    # The tests' __import__: their own copies of the modules they import (see __fbenv_load_here).
     copies = globals.get("__fbenv_modules__") if level == 0 and type(globals) is dict else None
     if copies and name in copies:
         return copies[name]
@@ -108,102 +141,334 @@ def __fbenv_test_import(name, globals=None, locals=None, fromlist=(), level=0, _
 
 
 # The tests' builtins, copied here in the warm server before any run: patching builtins.abs, or a
-# global abs, in the agent's code changes nothing the tests use. Only the harness reaches this dict:
-# __fbenv_main takes the harness's names out of the run's namespace before the agent's code runs.
+# global abs, in the agent's code changes nothing the tests use.
 __fbenv_test_builtins = dict(__fbenv_builtins.__dict__, __import__=__fbenv_test_import)
 
 
-# Everything the harness uses is bound here, in the warm server, as defaults: patching builtins,
-# json or os in the agent's code cannot change how results are judged or written, and a run looks
-# nothing up (each lookup in a fresh run copies pages on write).
-def __fbenv_run(solution, entry_point, mark, shown, given, prelude, codes, steps, imports, *,
-                _builtins=__fbenv_test_builtins, _write=__fbenv_os.write, _dumps=__fbenv_json.dumps,
-                _exc=__fbenv_sys.exc_info, _exec=exec, _eval=eval, _compile=compile, _zip=zip, _repr=repr,
-                _type=type, _isinstance=isinstance, _len=len, _all=all, _loaded=__fbenv_sys.modules,
-                _import_module=__fbenv_importlib.import_module, _Module=__fbenv_types.ModuleType,
-                _sources=__fbenv_linecache.cache, _extract_tb=__fbenv_traceback.extract_tb,
-                _format_list=__fbenv_traceback.format_list,
-                _format_exception_only=__fbenv_traceback.format_exception_only,
-                _builtin_types=(int, float, complex, bool, str, bytes, list, tuple, dict, set, frozenset, type(None)),
-                _AssertionError=AssertionError, _BaseException=BaseException, _SystemExit=SystemExit,
-                _KeyError=KeyError):
-    # The tests run in their own namespace, with the builtins above and their own copies of the
-    # modules they import, made before the agent's code runs: patching math.fabs or
-    # random.Random.randint then changes nothing the tests use. A module written in Python is run
-    # afresh (new classes and functions); a C module's namespace is copied (its functions cannot be
-    # changed). Swapping a function's code is refused by the sandbox's guard.
+def __fbenv_load_here(t, solution, entry_point, imports, *, _builtins=__fbenv_test_builtins, _exec=exec,
+                      _compile=compile, _len=len, _loaded=__fbenv_sys.modules,
+                      _import_module=__fbenv_importlib.import_module, _Module=__fbenv_types.ModuleType,
+                      _sources=__fbenv_linecache.cache, _trace=__fbenv_trace, _BaseException=BaseException,
+                      _KeyError=KeyError, _isinstance=isinstance):
+    """Run the agent's code in this process and bind its functions for the tests; None, or why not.
+
+    Only for tests that hold no Python-level object the agent's code could reach (see
+    ``needs_own_process``): their builtins are the copy above, and the modules they import are
+    compiled ones, whose namespaces are copied here before the agent's code runs (patching math.fabs
+    then changes nothing they use; a compiled function cannot be changed).
+    """
     modules = {}
     for name in imports:
         try:
             module = _loaded.get(name) or _import_module(name)
-            copy = _Module(name)
-            spec = getattr(module, "__spec__", None)
-            code = spec.loader.get_code(name) if spec is not None and str(spec.origin).endswith(".py") else None
-            if code is None:
-                copy.__dict__.update(module.__dict__)
-            else:
-                copy.__dict__.update(__spec__=spec, __file__=spec.origin, __loader__=spec.loader)
-                if spec.submodule_search_locations:
-                    copy.__path__ = list(spec.submodule_search_locations)
-                _exec(code, copy.__dict__)
         except _BaseException:
             continue
-        modules[name] = copy
+        modules[name] = copy = _Module(name)
+        copy.__dict__.update(module.__dict__)
+    t.update(__builtins__=_builtins, __fbenv_modules__=modules)
+    _sources["<solution>"] = (_len(solution), None, solution.splitlines(True), "<solution>")
+    g = {"__name__": "__main__"}
+    try:
+        _exec(t.pop("__fbenv_given__"), t)  # the problem's own code and the tests' definitions, first
+        _exec(t.pop("__fbenv_prelude__"), t)
+        _exec(_compile(solution, "<solution>", "exec"), g)
+        candidate = g[entry_point]
+    except _BaseException as error:
+        return "missing function " + entry_point if _isinstance(error, _KeyError) else _trace()
+    for name, value in g.items():  # the agent's other definitions, where the tests have none
+        if name not in t and name not in _builtins and not name.startswith("__"):
+            t[name] = value
+    t["candidate"] = t[entry_point] = candidate
+    return None
 
-    def plain(value, depth=0):
-        if depth > 20 or _type(value) not in _builtin_types:
-            return False
-        if _isinstance(value, dict):
-            return _all(plain(k, depth + 1) and plain(v, depth + 1) for k, v in value.items())
-        if _isinstance(value, (list, tuple, set, frozenset)):
-            return _all(plain(v, depth + 1) for v in value)
-        return True
+
+# ---- the agent's code in a process of its own --------------------------------------------------------
+# Messages between the two processes: a 4-byte length, then the bytes.
+
+
+def __fbenv_send(fd, data, *, _write=__fbenv_os.write, _len=len, _memoryview=memoryview):
+    view = _memoryview(_len(data).to_bytes(4, "big") + data)
+    while view:
+        view = view[_write(fd, view):]
+
+
+def __fbenv_receive(fd, most, *, _read=__fbenv_os.read, _len=len, _join=b"".join, _from_bytes=int.from_bytes):
+    """One message, or None at end of file or when it would be longer than ``most`` bytes."""
+    chunks, need, size = [], 4, None
+    while need:
+        chunk = _read(fd, need if need < 1 << 20 else 1 << 20)
+        if not chunk:
+            return None
+        chunks.append(chunk)
+        need -= _len(chunk)
+        if not need and size is None:
+            size = need = _from_bytes(_join(chunks), "big")
+            chunks = []
+            if size > most:
+                return None
+    return _join(chunks)
+
+
+def __fbenv_program(inbox, outbox, *, _receive=__fbenv_receive, _send=__fbenv_send, _loads=__fbenv_marshal.loads,
+                    _dumps=__fbenv_marshal.dumps, _exec=exec, _compile=compile, _callable=callable, _type=type,
+                    _any=any, _getattr=getattr, _trace=__fbenv_trace, _plain=__fbenv_plain,
+                    _sources=__fbenv_linecache.cache, _len=len, _exit=__fbenv_os._exit, _BaseException=BaseException,
+                    _mutable=(list, dict, set), _builtins=__fbenv_builtins):
+    """The agent's process: run its code, then answer the tests' calls until they are done.
+
+    Everything it sends is built of built-in types (marshal format 2); the tests' process reads it
+    as hostile data all the same (``__fbenv_decode``), since this process is the agent's to change.
+    """
+    message = _receive(inbox, 1 << 30)
+    if message is None:
+        _exit(0)
+    solution, entry_point = _loads(message)
+    _sources["<solution>"] = (_len(solution), None, solution.splitlines(True), "<solution>")
+    g = {"__name__": "__main__"}
+    try:
+        _exec(_compile(solution, "<solution>", "exec"), g)
+    except _BaseException:
+        _send(outbox, _dumps(("error", _trace()), 2))
+        _exit(0)
+    if not _callable(g.get(entry_point)):
+        _send(outbox, _dumps(("missing",), 2))
+        _exit(0)
+    names = [name for name in g if not name.startswith("__")]
+    functions = [name for name in names if _callable(g[name])]
+    values = {name: g[name] for name in names if not _callable(g[name]) and _plain(g[name])}
+    _send(outbox, _dumps(("loaded", functions, values), 2))
+    while True:
+        message = _receive(inbox, 1 << 30)
+        if message is None:
+            _exit(0)
+        name, args, kwargs = _loads(message)
+        try:
+            result = g[name](*args, **kwargs)
+        except _BaseException as error:
+            kind = _type(error)
+            builtin = _getattr(_builtins, kind.__name__, None) is kind
+            _send(outbox, _dumps(("raise", kind.__name__ if builtin else "", _trace()), 2))
+            continue
+        # The arguments go back when the call may have changed them (a list sorted in place).
+        changed = [a if _type(a) in _mutable else None for a in args] if _any(
+            _type(a) in _mutable for a in args) else None
+        if not _plain(changed):
+            changed = None
+        reply = ("ok", result, changed) if _plain(result) else ("object", _type(result).__name__, changed)
+        _send(outbox, _dumps(reply, 2))
+
+
+class __FbenvCallFailed(Exception):
+    """A call into the agent's process failed (the message says how)."""
+
+
+__FbenvCallFailed.__name__ = __FbenvCallFailed.__qualname__ = "CallFailed"  # as feedback shows it
+
+
+class __FbenvObject:
+    """What a call returned that is not made of built-in types (it stays in the agent's process)."""
+
+    def __init__(self, kind):
+        self.kind = kind
+
+    def __repr__(self):
+        return "an object of type " + self.kind
+
+
+def __fbenv_decode(data, *, _from_bytes=int.from_bytes, _len=len, _complex=complex,
+                   _unpack=__fbenv_struct.unpack_from, _ValueError=ValueError):
+    """What the agent's process sent (marshal format 2, built-in types only), read without trusting
+    it: anything else, or malformed data, raises ValueError."""
+    pos = 0
+
+    def take(n):
+        nonlocal pos
+        if n < 0 or pos + n > _len(data):
+            raise _ValueError("truncated")
+        pos += n
+        return data[pos - n : pos]
+
+    def size():
+        n = _from_bytes(take(4), "little", signed=True)
+        if n < 0 or n > _len(data):
+            raise _ValueError("bad length")
+        return n
+
+    def value(depth):
+        if depth > 200:
+            raise _ValueError("too deep")
+        code = take(1)[0]
+        if code == 0x4E:  # N
+            return None
+        if code in (0x54, 0x46):  # T F
+            return code == 0x54
+        if code == 0x69:  # i
+            return _from_bytes(take(4), "little", signed=True)
+        if code == 0x6C:  # l: the count of 15-bit digits, signed as the number is
+            n = _from_bytes(take(4), "little", signed=True)
+            digits = take(2 * abs(n))
+            total = 0
+            for i in range(abs(n) - 1, -1, -1):
+                digit = _from_bytes(digits[2 * i : 2 * i + 2], "little")
+                if digit >= 1 << 15:
+                    raise _ValueError("bad digit")
+                total = (total << 15) | digit
+            return -total if n < 0 else total
+        if code == 0x67:  # g
+            return _unpack("<d", take(8))[0]
+        if code == 0x79:  # y
+            return _complex(*_unpack("<dd", take(16)))
+        if code in (0x75, 0x74):  # u t
+            return take(size()).decode("utf-8", "surrogatepass")
+        if code == 0x73:  # s
+            return bytes(take(size()))
+        if code in (0x28, 0x5B, 0x3C, 0x3E):  # ( [ < >
+            items = [value(depth + 1) for _ in range(size())]
+            return tuple(items) if code == 0x28 else items if code == 0x5B else set(items) if code == 0x3C \
+                else frozenset(items)
+        if code == 0x7B:  # {: keys and values, then a null
+            out = {}
+            while data[pos : pos + 1] != b"0":
+                key = value(depth + 1)
+                out[key] = value(depth + 1)
+            take(1)
+            return out
+        raise _ValueError("unexpected type %r" % code)
+
+    try:
+        result = value(0)
+    except (TypeError, RecursionError):  # an unhashable key or member, or nesting past the stack
+        raise _ValueError("malformed") from None
+    if pos != _len(data):
+        raise _ValueError("trailing data")
+    return result
+
+
+def __fbenv_call(outbox, inbox, name, args, kwargs, *, _send=__fbenv_send, _receive=__fbenv_receive,
+                 _decode=__fbenv_decode, _dumps=__fbenv_marshal.dumps, _builtins=__fbenv_builtins,
+                 _type=type, _isinstance=isinstance, _issubclass=issubclass, _getattr=getattr, _zip=zip,
+                 _Failed=__FbenvCallFailed, _Object=__FbenvObject, _BaseException=BaseException,
+                 _ValueError=ValueError):
+    """Call the agent's function ``name`` in its process; its result, or its exception raised here."""
+    try:
+        request = _dumps((name, args, kwargs))
+    except _ValueError:
+        raise _Failed("the tests pass %s a value that cannot reach the program's process" % name) from None
+    try:
+        _send(outbox, request)
+        reply = _receive(inbox, 1 << 28)
+    except OSError:
+        reply = None
+    if reply is None:
+        raise _Failed("the program's process ended before the call to %s returned" % name)
+    try:
+        kind, *rest = _decode(reply)
+        if kind == "raise":
+            exception, trace = rest
+            cls = _getattr(_builtins, exception, None) if exception else None
+            if not (_isinstance(cls, _type) and _issubclass(cls, _BaseException)):
+                cls = _Failed
+            try:
+                error = cls(trace.rsplit("\n", 1)[-1])
+            except _BaseException:
+                error = _Failed(trace.rsplit("\n", 1)[-1])
+            error.fbenv_trace = trace
+        else:
+            result, changed = (_Object(rest[0]), rest[1]) if kind == "object" else rest
+            for old, new in _zip(args, changed or ()):  # what the call changed in place
+                if new is not None and _type(new) is _type(old):
+                    if _isinstance(old, list):
+                        old[:] = new
+                    else:
+                        old.clear()
+                        old.update(new)
+    except (_ValueError, TypeError, AttributeError):
+        raise _Failed("the program's process answered the call to %s with something unreadable" % name) from None
+    if kind == "raise":
+        raise error
+    return result
+
+
+def __fbenv_load_apart(t, solution, entry_point, outbox, inbox, *, _send=__fbenv_send, _receive=__fbenv_receive,
+                       _decode=__fbenv_decode, _call=__fbenv_call, _dumps=__fbenv_marshal.dumps, _exec=exec,
+                       _trace=__fbenv_trace, _builtins=__fbenv_builtins.__dict__, _type=type, _list=list,
+                       _dict=dict, _str=str, _BaseException=BaseException, _ValueError=ValueError):
+    """Have the agent's process run its code, and bind stand-ins for its functions (each call runs
+    there) and copies of its plain values for the tests; None, or why not."""
+    try:
+        _exec(t.pop("__fbenv_given__"), t)  # the problem's own code and the tests' definitions
+        _exec(t.pop("__fbenv_prelude__"), t)
+    except _BaseException:
+        return "the test set-up failed: " + _trace(False)
+    _send(outbox, _dumps((solution, entry_point)))
+    reply = _receive(inbox, 1 << 28)
+    try:
+        kind, *rest = _decode(reply) if reply is not None else ("error", "the program's process ended")
+        if kind == "error":
+            return "" + rest[0]
+        if kind != "loaded":
+            return "missing function " + entry_point
+        functions, values = rest
+        if _type(functions) is not _list or _type(values) is not _dict:
+            raise _ValueError
+    except (_ValueError, TypeError, IndexError):
+        return "the program's process sent something unreadable"
+
+    def stand_in(name):
+        def call(*args, **kwargs):
+            return _call(outbox, inbox, name, args, kwargs)
+
+        call.__name__ = call.__qualname__ = name
+        return call
+
+    for name in functions:  # the agent's other definitions, where the tests have none
+        if _type(name) is _str and name not in t and name not in _builtins:
+            t[name] = stand_in(name)
+    for name, value in values.items():
+        if _type(name) is _str and name not in t and name not in _builtins:
+            t[name] = value
+    t["candidate"] = t[entry_point] = stand_in(entry_point)
+    return None
+
+
+# ---- the tests -------------------------------------------------------------------------------------------
+
+
+def __fbenv_check(t, load_error, mark, shown, codes, steps, *, _write=__fbenv_os.write, _dumps=__fbenv_json.dumps,
+                  _trace=__fbenv_trace, _plain=__fbenv_plain, _Object=__FbenvObject, _exec=exec, _eval=eval,
+                  _zip=zip, _repr=repr, _type=type, _isinstance=isinstance, _len=len, _all=all, _getattr=getattr,
+                  _exc=__fbenv_sys.exc_info, _AssertionError=AssertionError, _BaseException=BaseException,
+                  _SystemExit=SystemExit):
+    """Run every case, write the results behind the run's marker, and end with an exception unless
+    all passed."""
 
     def short(text):
         return text if _len(text) <= shown else text[: shown - 3] + "..."
 
-    def trace():
-        kind, error, tb = _exc()
-        frames = [f for f in _extract_tb(tb) if f.filename == "<solution>"]
-        lines = _format_list(frames) + _format_exception_only(kind, error)
-        return short("".join(lines).rstrip())
+    def trace():  # the agent's process sends its own traceback with the exception
+        return short(_getattr(_exc()[1], "fbenv_trace", None) or _trace())
 
-    _sources["<solution>"] = (_len(solution), None, solution.splitlines(True), "<solution>")
-    g = {"__name__": "__main__"}
-    t = {"__name__": "__main__", "__builtins__": _builtins, "__fbenv_modules__": modules}
-    results, loaded = [], True
-    try:
-        _exec(given, t)  # the problem's own code and the tests' definitions, before the agent's code
-        _exec(prelude, t)
-        _exec(_compile(solution, "<solution>", "exec"), g)
-        candidate = g[entry_point]
-        for name, value in g.items():  # the agent's other definitions, where the tests have none
-            if name not in t and name not in _builtins and not name.startswith("__"):
-                t[name] = value
-        t["candidate"] = t[entry_point] = candidate
-    except _BaseException as error:
-        loaded = False
-        load_error = "missing function " + entry_point if _isinstance(error, _KeyError) else trace()
+    results = []
     for (kind, source, call, expected), code in _zip(steps, codes):
-        if not loaded:
+        if load_error is not None:
             if kind == "case":
-                results.append({"ok": False, "error": load_error, "load": True})
+                results.append({"ok": False, "error": short(load_error), "load": True})
             continue
         if kind == "setup":
             try:
                 _exec(code, t)
             except _BaseException:
-                loaded, load_error = False, "the test set-up failed: " + trace()
+                load_error = "the test set-up failed: " + trace()
             continue
         try:
             if call is not None:
                 actual, want = _eval(code[0], t), _eval(code[1], t)
-                if plain(actual) and actual == want:
+                if _plain(actual) and actual == want:
                     results.append({"ok": True})
                 else:
                     results.append({"ok": False, "call": short(call), "expected": short(_repr(want)),
-                                    "actual": short(_repr(actual)) if plain(actual) else "an object of type "
-                                    + short(_type(actual).__name__)})
+                                    "actual": short(_repr(actual)) if _plain(actual) or _isinstance(actual, _Object)
+                                    else "an object of type " + short(_type(actual).__name__)})
             else:
                 _exec(code, t)
                 results.append({"ok": True})
@@ -212,25 +477,55 @@ def __fbenv_run(solution, entry_point, mark, shown, given, prelude, codes, steps
         except _BaseException:
             results.append({"ok": False, "error": trace()})
     _write(1, ("\n" + mark + _dumps(results) + "\n").encode())
-    if not loaded or not _all(r["ok"] for r in results):
+    if load_error is not None or not _all(r["ok"] for r in results):
         raise _SystemExit(1)
 
 
-def __fbenv_main(run=__fbenv_run, sys=__fbenv_sys, truncate=__fbenv_os.ftruncate):
-    import marshal
+def __fbenv_main(apart=False, *, load_here=__fbenv_load_here, load_apart=__fbenv_load_apart, check=__fbenv_check,
+                 program=__fbenv_program, sys=__fbenv_sys, os=__fbenv_os, loads=__fbenv_marshal.loads):
     namespace = sys.modules["__main__"].__dict__
-    for name in [name for name in namespace if name.startswith("__fbenv_")]:
+    for name in [name for name in namespace if name.startswith(("__fbenv_", "__Fbenv"))]:
         del namespace[name]  # nothing of the harness is left for the agent's code to find
+    if apart:
+        # The agent's code runs in a process of its own, forked before this one reads its input
+        # (the tests, the results marker): the tests call its functions through pipes, so nothing it
+        # does to its process (builtins, modules, classes, the tests' objects it is given) reaches
+        # the tests or their report.
+        program_reads, tests_write = os.pipe()
+        tests_read, program_writes = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            os.close(tests_write)
+            os.close(tests_read)
+            devnull = os.open(os.devnull, os.O_RDONLY)
+            os.dup2(devnull, 0)  # the harness's input is not the program's
+            os.close(devnull)
+            os.close(3)  # the run's success token goes out on fd 3, from the tests' process only
+            program(program_reads, program_writes)
+        os.close(program_reads)
+        os.close(program_writes)
     data = sys.stdin.buffer.read()  # 4-byte length, the run's values, then the suite (see harness_input)
-    truncate(0, 0)  # the results marker in it is the harness's secret (see new_mark)
+    os.ftruncate(0, 0)  # the results marker in it is the harness's secret (see new_mark)
     head = int.from_bytes(data[:4], "big")
-    run(*marshal.loads(data[4 : 4 + head]), *marshal.loads(data[4 + head :]))
+    solution, entry_point, mark, shown = loads(data[4 : 4 + head])
+    given, prelude, codes, steps, imports = loads(data[4 + head :])
+    t = {"__name__": "__main__", "__fbenv_given__": given, "__fbenv_prelude__": prelude}
+    if not apart:
+        check(t, load_here(t, solution, entry_point, imports), mark, shown, codes, steps)
+        return
+    try:
+        check(t, load_apart(t, solution, entry_point, tests_write, tests_read), mark, shown, codes, steps)
+    finally:
+        os.kill(pid, 9)
+        os.waitpid(pid, 0)
 '''
 
 #: Trusted source compiled once per sandbox worker (see ``Sandbox(warm=...)``).
 HARNESS = _HARNESS
-#: What each run executes: the harness, reading the agent's code and the cases from stdin.
+#: What each run executes: the harness, reading the agent's code and the cases from stdin; the
+#: second runs the agent's code in a process of its own (see :func:`needs_own_process`).
 HARNESS_CALL = "__fbenv_main()\n"
+HARNESS_CALL_APART = "__fbenv_main(True)\n"
 
 
 @functools.lru_cache(maxsize=1024)
@@ -260,20 +555,51 @@ def compiled_suite(suite: TestSuite) -> bytes:
     # every fresh run, and the tests only call the given helpers.
     given = compile(suite.given, "<given>", "exec", flags=__future__.annotations.compiler_flag)
     prelude = compile(suite.prelude, "<tests>", "exec")
-    return marshal.dumps((given, prelude, tuple(codes), steps, _imports(suite.sources)))
+    return marshal.dumps((given, prelude, tuple(codes), steps, _imports([suite.given, *suite.sources])))
 
 
 def _imports(sources: list[str]) -> tuple[str, ...]:
-    """The top-level modules this code imports (the harness keeps copies of them from before the
-    agent's code runs)."""
+    """The top-level modules this code imports."""
     names: set[str] = set()
     for source in sources:
         for node in ast.walk(ast.parse(source)):
             if isinstance(node, ast.Import):
-                names.update(alias.name for alias in node.names if "." not in alias.name)
-            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module and "." not in node.module:
-                names.add(node.module)
+                names.update(alias.name.split(".")[0] for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names.add(node.module.split(".")[0])
     return tuple(sorted(names))
+
+
+@functools.lru_cache(maxsize=1024)
+def needs_own_process(suite: TestSuite) -> bool:
+    """Whether the agent's code must run in a process apart from the tests.
+
+    It must when the tests hold a Python-level object that code in their process could reach and
+    change: a function or class they define (a lambda they pass to the agent's function carries the
+    tests' globals, a class is found through ``object.__subclasses__()``), or a module written in
+    Python (its classes lead to its globals: patching the tests' copy of random through
+    ``_random.Random.__subclasses__()`` passed HumanEval/32 with a wrong answer, and string's
+    ``Template`` made HumanEval/38's random letters all "a"). Otherwise the tests see only built-in
+    objects and copies of compiled modules, and both can share one process, which is much cheaper
+    (a second fork, and a round trip per call).
+    """
+    sources = [suite.given, *suite.sources]
+    for source in sources:
+        for node in ast.walk(ast.parse(source)):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+                return True
+    return not all(_compiled(name) for name in _imports(sources))
+
+
+def _compiled(module: str) -> bool:
+    """Whether a module is built into the interpreter or a compiled extension (no Python code)."""
+    if module in sys.builtin_module_names:
+        return True
+    try:
+        spec = importlib.util.find_spec(module)
+    except (ImportError, ValueError):
+        return False
+    return spec is not None and spec.origin is not None and spec.origin.endswith(tuple(EXTENSION_SUFFIXES))
 
 
 def new_mark() -> str:

@@ -17,7 +17,16 @@ from typing import TYPE_CHECKING
 from fbenv.feedback import StepCheck, Verdict
 from fbenv.tasks.base import Instance, Task
 from fbenv.tasks.code_answers import extract_code
-from fbenv.tasks.code_checks import HARNESS, HARNESS_CALL, TestSuite, harness_input, new_mark, parse_results
+from fbenv.tasks.code_checks import (
+    HARNESS,
+    HARNESS_CALL,
+    HARNESS_CALL_APART,
+    TestSuite,
+    harness_input,
+    needs_own_process,
+    new_mark,
+    parse_results,
+)
 
 if TYPE_CHECKING:
     from fbenv.tools.sandbox import Sandbox
@@ -97,7 +106,8 @@ class CodeTask(Task):
         if not code.strip():
             return self._verdict(problem, (), False, "no code found: reply with the function in a ```python block")
         mark = new_mark()
-        run = code_sandbox().run(HARNESS_CALL, stdin=harness_input(code, problem.suite, problem.entry_point, mark),
+        program = HARNESS_CALL_APART if needs_own_process(problem.suite) else HARNESS_CALL
+        run = code_sandbox().run(program, stdin=harness_input(code, problem.suite, problem.entry_point, mark),
                                  limits=self.limits, success_token=True)
         results = parse_results(run.stdout, len(cases), mark)
         diagnostics = [f"isolation: {run.isolation}"]

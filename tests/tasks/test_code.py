@@ -12,7 +12,7 @@ import pytest
 
 import fbenv  # noqa: F401
 from fbenv.tasks.code_answers import extract_code
-from fbenv.tasks.code_checks import split_check
+from fbenv.tasks.code_checks import assert_lines_suite, needs_own_process, split_check
 from fbenv.tasks.code_file import CodeFileTask
 from fbenv.tasks.humaneval import HumanEvalTask, load_humaneval
 
@@ -192,10 +192,18 @@ POLY = "import math\ndef poly(xs, x):\n    return sum(c * math.pow(x, i) for i, 
     # The harness itself evaluates every case with eval and exec.
     (0, "import builtins\nbuiltins.eval = lambda *a, **k: 1\nbuiltins.exec = lambda *a, **k: None\n"
         "def has_close_elements(numbers, threshold):\n    return None"),
+    # A class leads to its module's globals, and __subclasses__ finds the tests' own copy of a module:
+    # 32's random coefficients all 0 (any answer is a root), 38's random letters all "a".
+    (32, "import _random\nfor cls in _random.Random.__subclasses__():\n    cls.randint = lambda self, a, b: 0\n"
+         "def find_zero(xs):\n    return 0.0"),
+    (38, "import string\nfor cls in object.__subclasses__():\n"
+         "    if cls.__name__ == 'Template' and cls.__module__ == 'string' and cls is not string.Template:\n"
+         "        cls.substitute.__globals__['ascii_lowercase'] = 'a'\ndef decode_cyclic(s):\n    return s"),
 ])  # fmt: skip
 def test_changing_what_the_tests_use_does_not_fake_a_pass(humaneval: HumanEvalTask, index: int, reply: str) -> None:
     # The tests see the builtins, their own modules and HumanEval's given helpers as they were before
-    # the agent's code ran (all of these passed here before 2026-12-06).
+    # the agent's code ran (all of these passed here before 2026-12-06; the last two until the tests
+    # that hold such objects ran apart from the agent's code).
     verdict = humaneval.check(humaneval.instance(index), reply)
     assert not verdict.correct and verdict.score == 0, verdict
 
@@ -239,6 +247,76 @@ os._exit(0)
 """
     verdict = humaneval.check(humaneval.instance(0), f"```python\n{reply}\n```")
     assert not verdict.correct and "gc.get_objects is not allowed" in str(verdict.steps[0].expected), verdict.steps[0]
+
+
+def test_tests_holding_python_objects_run_apart_from_the_agents_code(humaneval: HumanEvalTask) -> None:
+    apart = [i for i in range(len(humaneval)) if needs_own_process(humaneval.instance(i).data["problem"].suite)]
+    assert apart == [32, 38, 50, 53]  # random, string or copy (modules written in Python), or given helpers
+    assert not needs_own_process(assert_lines_suite(["assert f(1) == 2"], "import math"))
+    assert needs_own_process(assert_lines_suite(["assert f(lambda x: x) == 2"]))
+    assert needs_own_process(assert_lines_suite(["assert f(1) == 2"], "import collections"))
+    assert needs_own_process(assert_lines_suite(["assert f(1) == 2"], "class A:\n    pass"))
+
+
+def _apart_task(tmp_path, test: str, solution: str) -> CodeFileTask:
+    """A one-problem CodeFile task whose tests define a function, so they run apart from the agent's code."""
+    path = tmp_path / "apart.jsonl"
+    path.write_text(json.dumps({"prompt": "Write f.", "solution": solution, "entry_point": "f",
+                                "test": "def twice(x):\n    return 2 * x\n" + textwrap.dedent(test)}) + "\n")
+    task = CodeFileTask(str(path))
+    assert needs_own_process(task.instance(0).data["problem"].suite)
+    return task
+
+
+APART_TESTS = """
+def check(candidate):
+    xs = [3, 1, 2]
+    assert candidate(xs) is None and xs == [1, 2, 3]
+    try:
+        candidate("no list")
+        raised = False
+    except AttributeError:
+        raised = True
+    assert raised
+    assert helper(twice(2)) == {"n": (4, 4.5, None, b"x", frozenset({1}))}
+"""
+APART_SOLUTION = """
+def helper(n):
+    return {'n': (n, n + 0.5, None, b'x', frozenset({1}))}
+def f(xs):
+    xs.sort()
+"""
+
+
+def test_calls_into_the_agents_process_behave_like_calls(tmp_path) -> None:
+    # In-place changes come back, built-in exceptions keep their type, helpers and values cross whole.
+    task = _apart_task(tmp_path, APART_TESTS, APART_SOLUTION)
+    inst = task.instance(0)
+    verdict = task.check(inst, inst.oracle_action)
+    assert verdict.correct, verdict.steps
+    wrong = task.check(inst, APART_SOLUTION.replace("xs.sort()", "return sorted(xs)"))
+    assert not wrong.correct and str(wrong.steps[0].expected).startswith("the assertion")  # xs stayed unsorted
+    errors = task.check(inst, APART_SOLUTION + "    return 1 / 0\n")
+    assert not errors.correct and "ZeroDivisionError" in str(errors.steps[0].expected)
+    assert 'File "<solution>"' in str(errors.steps[0].expected)
+
+
+@pytest.mark.parametrize("hostile", [
+    # garbage, a reply of a type nobody sent, and an object whose __eq__ always answers True
+    "import os\ndef f(xs):\n    for fd in range(3, 12):\n        try:\n"
+    "            os.write(fd, b'\\x00\\x00\\x00\\x03zzz')\n        except OSError:\n            pass\n",
+    "class T:\n    def __eq__(self, other):\n        return True\ndef f(xs):\n    return T()\n",
+    "import os\ndef f(xs):\n    os._exit(0)\n",
+    "import marshal, os\ndef f(xs):\n    for fd in range(3, 12):\n        try:\n"
+    "            data = marshal.dumps(('ok', None, None))\n"
+    "            os.write(fd, len(data).to_bytes(4, 'big') + data)\n        except OSError:\n            pass\n",
+])  # fmt: skip
+def test_a_hostile_agent_process_does_not_fake_a_pass(tmp_path, hostile: str) -> None:
+    # Its replies are read as hostile data; what it may send is what its functions may return anyway.
+    task = _apart_task(tmp_path, APART_TESTS, APART_SOLUTION)
+    verdict = task.check(task.instance(0), hostile)
+    assert not verdict.correct and verdict.score == 0, verdict.steps
+    assert not verdict.steps[0].correct and "Traceback" not in str(verdict.steps[0].expected)
 
 
 def test_code_extraction() -> None:
