@@ -8,8 +8,9 @@ whose ``__eq__`` always answers True is a classic way to fake a pass).
 
 The harness runs the agent's code, then every case, and writes one result line per run to stdout
 behind a marker. When the tests hold objects written in Python (see :func:`needs_own_process`), the
-agent's code runs in a process of its own and the tests call its functions through pipes. The verdict's correctness never rests on that line alone: the program ends with an
-exception when any case failed, so the sandbox's positive success signal (a per-run nonce sent only
+agent's code runs in a process of its own and the tests call its functions through pipes. The
+verdict's correctness never rests on the results line alone: the program ends with an exception when
+any case failed, so the sandbox's positive success signal (a per-run nonce sent only
 when the whole program ran to completion) is required for a pass, and per-case labels from a run
 that did not complete are not trusted.
 """
@@ -116,17 +117,23 @@ def __fbenv_trace(solution_only=True, *, _exc=__fbenv_sys.exc_info, _extract_tb=
     return "".join(_format_list(frames) + _format_exception_only(kind, error)).rstrip()
 
 
-def __fbenv_plain(value, depth=0, *, _type=type, _isinstance=isinstance, _all=all,
-                  _types=(int, float, complex, bool, str, bytes, list, tuple, dict, set, frozenset, type(None))):
-    """Whether a value is made of built-in types only, so that it compares like one (an object whose
-    __eq__ always answers True is a classic way to fake a pass)."""
-    if depth > 100 or _type(value) not in _types:
-        return False
-    if _isinstance(value, dict):
-        return _all(__fbenv_plain(k, depth + 1) and __fbenv_plain(v, depth + 1) for k, v in value.items())
-    if _isinstance(value, (list, tuple, set, frozenset)):
-        return _all(__fbenv_plain(v, depth + 1) for v in value)
-    return True
+def __fbenv_plain_test(*, _type=type, _isinstance=isinstance, _all=all,
+                       _types=(int, float, complex, bool, str, bytes, list, tuple, dict, set, frozenset, type(None))):
+    def plain(value, depth=0):
+        """Whether a value is made of built-in types only, so that it compares like one (an object
+        whose __eq__ always answers True is a classic way to fake a pass)."""
+        if depth > 100 or _type(value) not in _types:
+            return False
+        if _isinstance(value, dict):
+            return _all(plain(k, depth + 1) and plain(v, depth + 1) for k, v in value.items())
+        if _isinstance(value, (list, tuple, set, frozenset)):
+            return _all(plain(v, depth + 1) for v in value)
+        return True
+
+    return plain
+
+
+__fbenv_plain = __fbenv_plain_test()
 
 
 # ---- the tests and the agent's code in one process (see __fbenv_main) ----------------------------------
@@ -347,8 +354,8 @@ def __fbenv_decode(data, *, _from_bytes=int.from_bytes, _len=len, _complex=compl
 def __fbenv_call(outbox, inbox, name, args, kwargs, *, _send=__fbenv_send, _receive=__fbenv_receive,
                  _decode=__fbenv_decode, _dumps=__fbenv_marshal.dumps, _builtins=__fbenv_builtins,
                  _type=type, _isinstance=isinstance, _issubclass=issubclass, _getattr=getattr, _zip=zip,
-                 _Failed=__FbenvCallFailed, _Object=__FbenvObject, _BaseException=BaseException,
-                 _ValueError=ValueError):
+                 _len=len, _tuple=tuple, _list=list, _dict=dict, _set=set, _Failed=__FbenvCallFailed,
+                 _Object=__FbenvObject, _BaseException=BaseException, _ValueError=ValueError):
     """Call the agent's function ``name`` in its process; its result, or its exception raised here."""
     try:
         request = _dumps((name, args, kwargs))
@@ -362,26 +369,29 @@ def __fbenv_call(outbox, inbox, name, args, kwargs, *, _send=__fbenv_send, _rece
     if reply is None:
         raise _Failed("the program's process ended before the call to %s returned" % name)
     try:
-        kind, *rest = _decode(reply)
+        answer = _decode(reply)
+        kind = answer[0] if _type(answer) is _tuple and _len(answer) == 3 else None
         if kind == "raise":
-            exception, trace = rest
+            exception, trace = answer[1:]
             cls = _getattr(_builtins, exception, None) if exception else None
             if not (_isinstance(cls, _type) and _issubclass(cls, _BaseException)):
                 cls = _Failed
+            last = trace.rsplit("\n", 1)[-1]
             try:
-                error = cls(trace.rsplit("\n", 1)[-1])
+                error = cls(last)
             except _BaseException:
-                error = _Failed(trace.rsplit("\n", 1)[-1])
+                error = _Failed(last)
             error.fbenv_trace = trace
-        else:
-            result, changed = (_Object(rest[0]), rest[1]) if kind == "object" else rest
+        elif kind in ("ok", "object"):
+            result, changed = (_Object(answer[1]) if kind == "object" else answer[1]), answer[2]
             for old, new in _zip(args, changed or ()):  # what the call changed in place
-                if new is not None and _type(new) is _type(old):
-                    if _isinstance(old, list):
-                        old[:] = new
-                    else:
-                        old.clear()
-                        old.update(new)
+                if new is not None and _type(new) is _type(old) is _list:
+                    old[:] = new
+                elif new is not None and _type(new) is _type(old) and _type(old) in (_dict, _set):
+                    old.clear()
+                    old.update(new)
+        else:
+            raise _ValueError
     except (_ValueError, TypeError, AttributeError):
         raise _Failed("the program's process answered the call to %s with something unreadable" % name) from None
     if kind == "raise":
@@ -391,8 +401,9 @@ def __fbenv_call(outbox, inbox, name, args, kwargs, *, _send=__fbenv_send, _rece
 
 def __fbenv_load_apart(t, solution, entry_point, outbox, inbox, *, _send=__fbenv_send, _receive=__fbenv_receive,
                        _decode=__fbenv_decode, _call=__fbenv_call, _dumps=__fbenv_marshal.dumps, _exec=exec,
-                       _trace=__fbenv_trace, _builtins=__fbenv_builtins.__dict__, _type=type, _list=list,
-                       _dict=dict, _str=str, _BaseException=BaseException, _ValueError=ValueError):
+                       _trace=__fbenv_trace, _builtins=__fbenv_builtins.__dict__, _type=type, _len=len,
+                       _tuple=tuple, _list=list, _dict=dict, _str=str, _BaseException=BaseException,
+                       _ValueError=ValueError):
     """Have the agent's process run its code, and bind stand-ins for its functions (each call runs
     there) and copies of its plain values for the tests; None, or why not."""
     try:
@@ -403,13 +414,15 @@ def __fbenv_load_apart(t, solution, entry_point, outbox, inbox, *, _send=__fbenv
     _send(outbox, _dumps((solution, entry_point)))
     reply = _receive(inbox, 1 << 28)
     try:
-        kind, *rest = _decode(reply) if reply is not None else ("error", "the program's process ended")
-        if kind == "error":
-            return "" + rest[0]
-        if kind != "loaded":
+        answer = _decode(reply) if reply is not None else ("error", "the program's process ended")
+        if _type(answer) is not _tuple or not answer:
+            raise _ValueError
+        if answer[0] == "error" and _len(answer) == 2 and _type(answer[1]) is _str:
+            return answer[1]
+        if answer[0] == "missing":
             return "missing function " + entry_point
-        functions, values = rest
-        if _type(functions) is not _list or _type(values) is not _dict:
+        _, functions, values = answer
+        if answer[0] != "loaded" or _type(functions) is not _list or _type(values) is not _dict:
             raise _ValueError
     except (_ValueError, TypeError, IndexError):
         return "the program's process sent something unreadable"
@@ -501,7 +514,10 @@ def __fbenv_main(apart=False, *, load_here=__fbenv_load_here, load_apart=__fbenv
             os.dup2(devnull, 0)  # the harness's input is not the program's
             os.close(devnull)
             os.close(3)  # the run's success token goes out on fd 3, from the tests' process only
-            program(program_reads, program_writes)
+            try:
+                program(program_reads, program_writes)
+            finally:
+                os._exit(0)  # never on into the tests' code below
         os.close(program_reads)
         os.close(program_writes)
     data = sys.stdin.buffer.read()  # 4-byte length, the run's values, then the suite (see harness_input)

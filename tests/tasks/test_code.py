@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import marshal
+import math
 import random
 import re
+import sys
 import textwrap
 
 import gymnasium as gym
@@ -12,7 +16,7 @@ import pytest
 
 import fbenv  # noqa: F401
 from fbenv.tasks.code_answers import extract_code
-from fbenv.tasks.code_checks import assert_lines_suite, needs_own_process, split_check
+from fbenv.tasks.code_checks import HARNESS, assert_lines_suite, needs_own_process, split_check
 from fbenv.tasks.code_file import CodeFileTask
 from fbenv.tasks.humaneval import HumanEvalTask, load_humaneval
 
@@ -317,6 +321,33 @@ def test_a_hostile_agent_process_does_not_fake_a_pass(tmp_path, hostile: str) ->
     verdict = task.check(task.instance(0), hostile)
     assert not verdict.correct and verdict.score == 0, verdict.steps
     assert not verdict.steps[0].correct and "Traceback" not in str(verdict.steps[0].expected)
+
+
+def test_the_tests_read_what_the_agents_process_sends_as_hostile_data() -> None:
+    namespace: dict = {}
+    exec(compile(HARNESS, "<warm>", "exec"), namespace)
+    decode = namespace["__fbenv_decode"]
+    values = [None, True, False, 0, -1, 2**31, -(2**100), 10**5000, 1.5, -0.0, float("inf"), 1 + 2j, "", "é\U0001f600",
+              "\ud800", b"\x00\xff", (), (1,), [1, [2, (3,)]], {1: "a", (1, 2): [3]}, set(), {1, 2}, frozenset({3}),
+              ("ok", [1.0], None), sys.intern("interned")]  # fmt: skip
+    for value in values:
+        decoded = decode(marshal.dumps(value, 2))
+        assert decoded == value and type(decoded) is type(value)
+    assert math.isnan(decode(marshal.dumps(float("nan"), 2)))
+    huge = (2**31 - 1).to_bytes(4, "little")
+    refused = [marshal.dumps(compile("1", "x", "eval"), 2), marshal.dumps(("ok", 1)), b"(" + huge, b"l" + huge,
+               b"[" * 300 + b"\x00" * 4, b"<\x01\x00\x00\x00[\x00\x00\x00\x00", marshal.dumps(1, 2) + b"x"]  # fmt: skip
+    for data in refused:  # a code object, format 4, sizes past the data, too deep, an unhashable member, trailing data
+        with pytest.raises(ValueError):
+            decode(data)
+    rng = random.Random(0)
+    base = marshal.dumps(("ok", [1, 2.5, "x", (3, {4: b"y"}), {1, 2}], [[3, 2]]), 2)
+    for _ in range(3000):  # damaged data decodes to something or raises ValueError, nothing else
+        data = bytearray(base)
+        for _ in range(rng.randint(1, 3)):
+            data[rng.randrange(len(data))] = rng.randrange(256)
+        with contextlib.suppress(ValueError):
+            decode(bytes(data[: rng.randint(1, len(data))] if rng.random() < 0.3 else data))
 
 
 def test_code_extraction() -> None:
