@@ -265,21 +265,18 @@ def __fbenv_program(inbox, outbox, *, _receive=__fbenv_receive, _send=__fbenv_se
         _send(outbox, _dumps(reply, 2))
 
 
+# The harness defines no class with methods of its own: code running beside the tests finds every
+# class through object.__subclasses__(), and a method's __globals__ would be the harness's namespace
+# (its functions' keyword defaults, which a dict holds, could then be changed).
+
+
 class __FbenvCallFailed(Exception):
     """A call into the agent's process failed (the message says how)."""
 
 
 __FbenvCallFailed.__name__ = __FbenvCallFailed.__qualname__ = "CallFailed"  # as feedback shows it
-
-
-class __FbenvObject:
-    """What a call returned that is not made of built-in types (it stays in the agent's process)."""
-
-    def __init__(self, kind):
-        self.kind = kind
-
-    def __repr__(self):
-        return "an object of type " + self.kind
+# What a call returned that is not made of built-in types (it stays in the agent's process): a
+# SimpleNamespace(fbenv_object=its type's name), which no built-in value equals.
 
 
 def __fbenv_decode(data, *, _from_bytes=int.from_bytes, _len=len, _complex=complex,
@@ -355,7 +352,7 @@ def __fbenv_call(outbox, inbox, name, args, kwargs, *, _send=__fbenv_send, _rece
                  _decode=__fbenv_decode, _dumps=__fbenv_marshal.dumps, _builtins=__fbenv_builtins,
                  _type=type, _isinstance=isinstance, _issubclass=issubclass, _getattr=getattr, _zip=zip,
                  _len=len, _tuple=tuple, _list=list, _dict=dict, _set=set, _Failed=__FbenvCallFailed,
-                 _Object=__FbenvObject, _BaseException=BaseException, _ValueError=ValueError):
+                 _Object=__fbenv_types.SimpleNamespace, _BaseException=BaseException, _ValueError=ValueError):
     """Call the agent's function ``name`` in its process; its result, or its exception raised here."""
     try:
         request = _dumps((name, args, kwargs))
@@ -383,7 +380,7 @@ def __fbenv_call(outbox, inbox, name, args, kwargs, *, _send=__fbenv_send, _rece
                 error = _Failed(last)
             error.fbenv_trace = trace
         elif kind in ("ok", "object"):
-            result, changed = (_Object(answer[1]) if kind == "object" else answer[1]), answer[2]
+            result, changed = (_Object(fbenv_object=answer[1]) if kind == "object" else answer[1]), answer[2]
             for old, new in _zip(args, changed or ()):  # what the call changed in place
                 if new is not None and _type(new) is _type(old) is _list:
                     old[:] = new
@@ -448,8 +445,9 @@ def __fbenv_load_apart(t, solution, entry_point, outbox, inbox, *, _send=__fbenv
 
 
 def __fbenv_check(t, load_error, mark, shown, codes, steps, *, _write=__fbenv_os.write, _dumps=__fbenv_json.dumps,
-                  _trace=__fbenv_trace, _plain=__fbenv_plain, _Object=__FbenvObject, _exec=exec, _eval=eval,
-                  _zip=zip, _repr=repr, _type=type, _isinstance=isinstance, _len=len, _all=all, _getattr=getattr,
+                  _trace=__fbenv_trace, _plain=__fbenv_plain, _Object=__fbenv_types.SimpleNamespace, _exec=exec,
+                  _eval=eval,
+                  _zip=zip, _repr=repr, _str=str, _type=type, _len=len, _all=all, _getattr=getattr,
                   _exc=__fbenv_sys.exc_info, _AssertionError=AssertionError, _BaseException=BaseException,
                   _SystemExit=SystemExit):
     """Run every case, write the results behind the run's marker, and end with an exception unless
@@ -479,9 +477,10 @@ def __fbenv_check(t, load_error, mark, shown, codes, steps, *, _write=__fbenv_os
                 if _plain(actual) and actual == want:
                     results.append({"ok": True})
                 else:
+                    kind = _getattr(actual, "fbenv_object", None) if _type(actual) is _Object else None
                     results.append({"ok": False, "call": short(call), "expected": short(_repr(want)),
-                                    "actual": short(_repr(actual)) if _plain(actual) or _isinstance(actual, _Object)
-                                    else "an object of type " + short(_type(actual).__name__)})
+                                    "actual": short(_repr(actual)) if _plain(actual) else "an object of type "
+                                    + short(_str(kind) if kind is not None else _type(actual).__name__)})
             else:
                 _exec(code, t)
                 results.append({"ok": True})

@@ -203,6 +203,13 @@ POLY = "import math\ndef poly(xs, x):\n    return sum(c * math.pow(x, i) for i, 
     (38, "import string\nfor cls in object.__subclasses__():\n"
          "    if cls.__name__ == 'Template' and cls.__module__ == 'string' and cls is not string.Template:\n"
          "        cls.substitute.__globals__['ascii_lowercase'] = 'a'\ndef decode_cyclic(s):\n    return s"),
+    # The same way into the harness's own namespace, had it a class with methods: a keyword default of
+    # the function that judges the cases, changed (this one faked HumanEval/0 while the harness had one).
+    (0, "for cls in object.__subclasses__():\n    for fn in vars(cls).values():\n"
+        "        if '__fbenv_check' in (getattr(fn, '__globals__', None) or ()):\n"
+        "            fn.__globals__['__fbenv_check'].__kwdefaults__['_plain'] = lambda value, depth=0: True\n"
+        "class T:\n    def __eq__(self, other):\n        return True\n"
+        "def has_close_elements(numbers, threshold):\n    return T()"),
 ])  # fmt: skip
 def test_changing_what_the_tests_use_does_not_fake_a_pass(humaneval: HumanEvalTask, index: int, reply: str) -> None:
     # The tests see the builtins, their own modules and HumanEval's given helpers as they were before
@@ -260,6 +267,16 @@ def test_tests_holding_python_objects_run_apart_from_the_agents_code(humaneval: 
     assert needs_own_process(assert_lines_suite(["assert f(lambda x: x) == 2"]))
     assert needs_own_process(assert_lines_suite(["assert f(1) == 2"], "import collections"))
     assert needs_own_process(assert_lines_suite(["assert f(1) == 2"], "class A:\n    pass"))
+
+
+def test_no_class_of_the_harness_leads_to_its_namespace() -> None:
+    # Code beside the tests finds every class through object.__subclasses__(); a method of one defined
+    # by the harness would hand it the harness's globals (see the last case above).
+    namespace: dict = {}
+    exec(compile(HARNESS, "<warm>", "exec"), namespace)
+    classes = [value for value in namespace.values() if isinstance(value, type)]
+    assert classes and all(not callable(member) or isinstance(member, type) for cls in classes
+                           for name, member in vars(cls).items() if name != "__weakref__")  # fmt: skip
 
 
 def _apart_task(tmp_path, test: str, solution: str) -> CodeFileTask:
