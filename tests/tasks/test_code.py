@@ -213,8 +213,9 @@ POLY = "import math\ndef poly(xs, x):\n    return sum(c * math.pow(x, i) for i, 
 ])  # fmt: skip
 def test_changing_what_the_tests_use_does_not_fake_a_pass(humaneval: HumanEvalTask, index: int, reply: str) -> None:
     # The tests see the builtins, their own modules and HumanEval's given helpers as they were before
-    # the agent's code ran (all of these passed here before 2026-12-06; the last two until the tests
-    # that hold such objects ran apart from the agent's code).
+    # the agent's code ran (all of these passed here before 2026-12-06: the 32 and 38 cases through
+    # __subclasses__ until tests holding such objects ran apart from the agent's code, the last one
+    # while the harness had a class with methods).
     verdict = humaneval.check(humaneval.instance(index), reply)
     assert not verdict.correct and verdict.score == 0, verdict
 
