@@ -108,12 +108,12 @@ import sys as __fbenv_sys, traceback as __fbenv_traceback, types as __fbenv_type
 # up (each lookup in a fresh run copies pages on write).
 
 
-def __fbenv_trace(solution_only=True, *, _exc=__fbenv_sys.exc_info, _extract_tb=__fbenv_traceback.extract_tb,
+def __fbenv_trace(*, _exc=__fbenv_sys.exc_info, _extract_tb=__fbenv_traceback.extract_tb,
                   _format_list=__fbenv_traceback.format_list,
                   _format_exception_only=__fbenv_traceback.format_exception_only):
     """The current exception, with the frames of the agent's code only."""
     kind, error, tb = _exc()
-    frames = [f for f in _extract_tb(tb) if f.filename == "<solution>" or not solution_only]
+    frames = [f for f in _extract_tb(tb) if f.filename == "<solution>"]
     return "".join(_format_list(frames) + _format_exception_only(kind, error)).rstrip()
 
 
@@ -152,18 +152,13 @@ def __fbenv_test_import(name, globals=None, locals=None, fromlist=(), level=0, _
 __fbenv_test_builtins = dict(__fbenv_builtins.__dict__, __import__=__fbenv_test_import)
 
 
-def __fbenv_load_here(t, solution, entry_point, imports, *, _builtins=__fbenv_test_builtins, _exec=exec,
-                      _compile=compile, _len=len, _loaded=__fbenv_sys.modules,
-                      _import_module=__fbenv_importlib.import_module, _Module=__fbenv_types.ModuleType,
-                      _sources=__fbenv_linecache.cache, _trace=__fbenv_trace, _BaseException=BaseException,
-                      _KeyError=KeyError, _isinstance=isinstance):
-    """Run the agent's code in this process and bind its functions for the tests; None, or why not.
-
-    Only for tests that hold no Python-level object the agent's code could reach (see
-    ``needs_own_process``): their builtins are the copy above, and the modules they import are
-    compiled ones, whose namespaces are copied here before the agent's code runs (patching math.fabs
-    then changes nothing they use; a compiled function cannot be changed).
-    """
+def __fbenv_shield(t, imports, *, _builtins=__fbenv_test_builtins, _loaded=__fbenv_sys.modules,
+                   _import_module=__fbenv_importlib.import_module, _Module=__fbenv_types.ModuleType,
+                   _BaseException=BaseException):
+    """Give the tests the builtins above and copies of the modules they import, before the agent's
+    code runs beside them. Only for tests that hold no Python-level object the agent's code could
+    reach (see ``needs_own_process``): the modules are compiled ones, whose namespaces are copied
+    (patching math.fabs then changes nothing the tests use; a compiled function cannot be changed)."""
     modules = {}
     for name in imports:
         try:
@@ -173,15 +168,21 @@ def __fbenv_load_here(t, solution, entry_point, imports, *, _builtins=__fbenv_te
         modules[name] = copy = _Module(name)
         copy.__dict__.update(module.__dict__)
     t.update(__builtins__=_builtins, __fbenv_modules__=modules)
+
+
+def __fbenv_load_here(t, solution, entry_point, *, _builtins=__fbenv_test_builtins, _exec=exec, _compile=compile,
+                      _len=len, _callable=callable, _sources=__fbenv_linecache.cache, _trace=__fbenv_trace,
+                      _BaseException=BaseException):
+    """Run the agent's code in this process and bind its functions for the tests; None, or why not."""
     _sources["<solution>"] = (_len(solution), None, solution.splitlines(True), "<solution>")
     g = {"__name__": "__main__"}
     try:
-        _exec(t.pop("__fbenv_given__"), t)  # the problem's own code and the tests' definitions, first
-        _exec(t.pop("__fbenv_prelude__"), t)
         _exec(_compile(solution, "<solution>", "exec"), g)
-        candidate = g[entry_point]
-    except _BaseException as error:
-        return "missing function " + entry_point if _isinstance(error, _KeyError) else _trace()
+    except _BaseException:
+        return _trace()
+    candidate = g.get(entry_point)
+    if not _callable(candidate):
+        return "missing function " + entry_point
     for name, value in g.items():  # the agent's other definitions, where the tests have none
         if name not in t and name not in _builtins and not name.startswith("__"):
             t[name] = value
@@ -257,9 +258,8 @@ def __fbenv_program(inbox, outbox, *, _receive=__fbenv_receive, _send=__fbenv_se
             _send(outbox, _dumps(("raise", kind.__name__ if builtin else "", _trace()), 2))
             continue
         # The arguments go back when the call may have changed them (a list sorted in place).
-        changed = [a if _type(a) in _mutable else None for a in args] if _any(
-            _type(a) in _mutable for a in args) else None
-        if not _plain(changed):
+        changed = [a if _type(a) in _mutable else None for a in args]
+        if not _any(a is not None for a in changed) or not _plain(changed):
             changed = None
         reply = ("ok", result, changed) if _plain(result) else ("object", _type(result).__name__, changed)
         _send(outbox, _dumps(reply, 2))
@@ -397,17 +397,11 @@ def __fbenv_call(outbox, inbox, name, args, kwargs, *, _send=__fbenv_send, _rece
 
 
 def __fbenv_load_apart(t, solution, entry_point, outbox, inbox, *, _send=__fbenv_send, _receive=__fbenv_receive,
-                       _decode=__fbenv_decode, _call=__fbenv_call, _dumps=__fbenv_marshal.dumps, _exec=exec,
-                       _trace=__fbenv_trace, _builtins=__fbenv_builtins.__dict__, _type=type, _len=len,
-                       _tuple=tuple, _list=list, _dict=dict, _str=str, _BaseException=BaseException,
-                       _ValueError=ValueError):
+                       _decode=__fbenv_decode, _call=__fbenv_call, _dumps=__fbenv_marshal.dumps,
+                       _builtins=__fbenv_builtins.__dict__, _type=type, _len=len, _tuple=tuple, _list=list,
+                       _dict=dict, _str=str, _ValueError=ValueError):
     """Have the agent's process run its code, and bind stand-ins for its functions (each call runs
     there) and copies of its plain values for the tests; None, or why not."""
-    try:
-        _exec(t.pop("__fbenv_given__"), t)  # the problem's own code and the tests' definitions
-        _exec(t.pop("__fbenv_prelude__"), t)
-    except _BaseException:
-        return "the test set-up failed: " + _trace(False)
     _send(outbox, _dumps((solution, entry_point)))
     reply = _receive(inbox, 1 << 28)
     try:
@@ -446,8 +440,7 @@ def __fbenv_load_apart(t, solution, entry_point, outbox, inbox, *, _send=__fbenv
 
 def __fbenv_check(t, load_error, mark, shown, codes, steps, *, _write=__fbenv_os.write, _dumps=__fbenv_json.dumps,
                   _trace=__fbenv_trace, _plain=__fbenv_plain, _Object=__fbenv_types.SimpleNamespace, _exec=exec,
-                  _eval=eval,
-                  _zip=zip, _repr=repr, _str=str, _type=type, _len=len, _all=all, _getattr=getattr,
+                  _eval=eval, _zip=zip, _repr=repr, _str=str, _type=type, _len=len, _all=all, _getattr=getattr,
                   _exc=__fbenv_sys.exc_info, _AssertionError=AssertionError, _BaseException=BaseException,
                   _SystemExit=SystemExit):
     """Run every case, write the results behind the run's marker, and end with an exception unless
@@ -460,7 +453,7 @@ def __fbenv_check(t, load_error, mark, shown, codes, steps, *, _write=__fbenv_os
         return short(_getattr(_exc()[1], "fbenv_trace", None) or _trace())
 
     results = []
-    for (kind, source, call, expected), code in _zip(steps, codes):
+    for (kind, source, call), code in _zip(steps, codes):
         if load_error is not None:
             if kind == "case":
                 results.append({"ok": False, "error": short(load_error), "load": True})
@@ -477,10 +470,11 @@ def __fbenv_check(t, load_error, mark, shown, codes, steps, *, _write=__fbenv_os
                 if _plain(actual) and actual == want:
                     results.append({"ok": True})
                 else:
-                    kind = _getattr(actual, "fbenv_object", None) if _type(actual) is _Object else None
+                    # (a result that stayed in the agent's process comes as a namespace naming its type)
+                    held = _getattr(actual, "fbenv_object", None) if _type(actual) is _Object else None
                     results.append({"ok": False, "call": short(call), "expected": short(_repr(want)),
                                     "actual": short(_repr(actual)) if _plain(actual) else "an object of type "
-                                    + short(_str(kind) if kind is not None else _type(actual).__name__)})
+                                    + short(held if _type(held) is _str else _type(actual).__name__)})
             else:
                 _exec(code, t)
                 results.append({"ok": True})
@@ -493,8 +487,9 @@ def __fbenv_check(t, load_error, mark, shown, codes, steps, *, _write=__fbenv_os
         raise _SystemExit(1)
 
 
-def __fbenv_main(apart=False, *, load_here=__fbenv_load_here, load_apart=__fbenv_load_apart, check=__fbenv_check,
-                 program=__fbenv_program, sys=__fbenv_sys, os=__fbenv_os, loads=__fbenv_marshal.loads):
+def __fbenv_main(apart=False, *, shield=__fbenv_shield, load_here=__fbenv_load_here, load_apart=__fbenv_load_apart,
+                 check=__fbenv_check, program=__fbenv_program, trace=__fbenv_trace, sys=__fbenv_sys, os=__fbenv_os,
+                 loads=__fbenv_marshal.loads, _exec=exec, _BaseException=BaseException):
     namespace = sys.modules["__main__"].__dict__
     for name in [name for name in namespace if name.startswith(("__fbenv_", "__Fbenv"))]:
         del namespace[name]  # nothing of the harness is left for the agent's code to find
@@ -524,12 +519,21 @@ def __fbenv_main(apart=False, *, load_here=__fbenv_load_here, load_apart=__fbenv
     head = int.from_bytes(data[:4], "big")
     solution, entry_point, mark, shown = loads(data[4 : 4 + head])
     given, prelude, codes, steps, imports = loads(data[4 + head :])
-    t = {"__name__": "__main__", "__fbenv_given__": given, "__fbenv_prelude__": prelude}
+    t = {"__name__": "__main__"}
     if not apart:
-        check(t, load_here(t, solution, entry_point, imports), mark, shown, codes, steps)
+        shield(t, imports)
+    try:
+        _exec(given, t)  # the problem's own code and the tests' definitions, before the agent's code
+        _exec(prelude, t)
+    except _BaseException:
+        error = "the test set-up failed: " + trace()
+    else:
+        error = None
+    if not apart:
+        check(t, error or load_here(t, solution, entry_point), mark, shown, codes, steps)
         return
     try:
-        check(t, load_apart(t, solution, entry_point, tests_write, tests_read), mark, shown, codes, steps)
+        check(t, error or load_apart(t, solution, entry_point, tests_write, tests_read), mark, shown, codes, steps)
     finally:
         os.kill(pid, 9)
         os.waitpid(pid, 0)
@@ -557,11 +561,11 @@ def compiled_suite(suite: TestSuite) -> bytes:
     for kind, item in suite.steps:
         if kind == "setup":
             assert isinstance(item, str)
-            steps.append(["setup", item, None, None])
+            steps.append(["setup", item, None])
             codes.append(compile(item, "<tests>", "exec"))
         else:
             assert isinstance(item, TestCase)
-            steps.append(["case", item.source, item.call, item.expected])
+            steps.append(["case", item.source, item.call])
             if item.call is not None and item.expected is not None:
                 codes.append((compile(item.call, "<tests>", "eval"), compile(item.expected, "<tests>", "eval")))
             else:
@@ -570,19 +574,24 @@ def compiled_suite(suite: TestSuite) -> bytes:
     # every fresh run, and the tests only call the given helpers.
     given = compile(suite.given, "<given>", "exec", flags=__future__.annotations.compiler_flag)
     prelude = compile(suite.prelude, "<tests>", "exec")
-    return marshal.dumps((given, prelude, tuple(codes), steps, _imports([suite.given, *suite.sources])))
+    return marshal.dumps((given, prelude, tuple(codes), steps, _read_tests(suite)[0]))
 
 
-def _imports(sources: list[str]) -> tuple[str, ...]:
-    """The top-level modules this code imports."""
+@functools.lru_cache(maxsize=1024)
+def _read_tests(suite: TestSuite) -> tuple[tuple[str, ...], bool]:
+    """What the tests' code (given code included) imports, top-level module names; and whether it
+    defines a function, class or lambda."""
     names: set[str] = set()
-    for source in sources:
+    defines = False
+    for source in [suite.given, *suite.sources]:
         for node in ast.walk(ast.parse(source)):
             if isinstance(node, ast.Import):
                 names.update(alias.name.split(".")[0] for alias in node.names)
             elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
                 names.add(node.module.split(".")[0])
-    return tuple(sorted(names))
+            elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+                defines = True
+    return tuple(sorted(names)), defines
 
 
 @functools.lru_cache(maxsize=1024)
@@ -598,12 +607,8 @@ def needs_own_process(suite: TestSuite) -> bool:
     objects and copies of compiled modules, and both can share one process, which is much cheaper
     (a second fork, and a round trip per call).
     """
-    sources = [suite.given, *suite.sources]
-    for source in sources:
-        for node in ast.walk(ast.parse(source)):
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
-                return True
-    return not all(_compiled(name) for name in _imports(sources))
+    imports, defines = _read_tests(suite)
+    return defines or not all(_compiled(name) for name in imports)
 
 
 def _compiled(module: str) -> bool:

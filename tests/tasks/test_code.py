@@ -131,30 +131,32 @@ def test_faking_a_pass_does_not_work() -> None:
 
 
 # The checker runs in the same process as the agent's code. A program that gets hold of a frame can
-# walk down to the checker's frames: read the run's success token and the number of test cases and
-# forge the whole report, or read each case's expected value and return it.
+# walk down to the checker's frames: read each case's expected value and return it (CHEAT: with the
+# guard disarmed it passes all 7 of HumanEval/0's cases), or read the results marker and the number of
+# cases and forge the report (FORGE: stopped twice, since the success token is no frame's variable).
 FORGE = r"""
 import json, os
 def forge(frame):
-    token = count = None
+    token = count = mark = None
     while frame is not None:
         for name, value in frame.f_locals.items():
             if name == "steps" and isinstance(value, list):
                 count = sum(1 for step in value if step[0] == "case")
-            if isinstance(value, bytes) and len(value) == 16:
-                token = value
+            if name == "mark" and isinstance(value, str):
+                mark = value
             if isinstance(value, list) and value and isinstance(value[0], bytes) and len(value[0]) == 16:
                 token = value[0]
         frame = frame.f_back
-    os.write(1, ("\n\x1e__fbenv_results__" + json.dumps([{"ok": True}] * count) + "\n").encode())
+    os.write(1, ("\n" + mark + json.dumps([{"ok": True}] * count) + "\n").encode())
     os.write(3, token)
     os._exit(0)
 """
 CHEAT = r"""
 def cheat(frame):
     while frame is not None:
-        if "code" in frame.f_locals and "g" in frame.f_locals:
-            return eval(frame.f_locals["code"][1], frame.f_locals["g"])
+        tests = [value for value in frame.f_locals.values() if isinstance(value, dict) and "candidate" in value]
+        if isinstance(frame.f_locals.get("code"), tuple) and tests:
+            return eval(frame.f_locals["code"][1], tests[0])  # the expected value, in the tests' namespace
         frame = frame.f_back
 """
 FRAME_SOURCES = {
@@ -248,7 +250,7 @@ def test_a_report_printed_after_the_harness_does_not_count(humaneval: HumanEvalT
 
 
 def test_finding_the_token_through_gc_does_not_fake_a_pass(humaneval: HumanEvalTask) -> None:
-    # The token waits on the evaluation stack (in a list) while the program runs; gc can list that.
+    # The token waits on the evaluation stack while the program runs; gc can reach what frames hold.
     reply = """
 import gc, json, os
 token = [o[0] for o in gc.get_objects() if isinstance(o, list) and o and type(o[0]) is bytes and len(o[0]) == 16]
@@ -323,22 +325,27 @@ def test_calls_into_the_agents_process_behave_like_calls(tmp_path) -> None:
     assert 'File "<solution>"' in str(errors.steps[0].expected)
 
 
-@pytest.mark.parametrize("hostile", [
-    # garbage, a reply of a type nobody sent, and an object whose __eq__ always answers True
-    "import os\ndef f(xs):\n    for fd in range(3, 12):\n        try:\n"
-    "            os.write(fd, b'\\x00\\x00\\x00\\x03zzz')\n        except OSError:\n            pass\n",
-    "class T:\n    def __eq__(self, other):\n        return True\ndef f(xs):\n    return T()\n",
-    "import os\ndef f(xs):\n    os._exit(0)\n",
-    "import marshal, os\ndef f(xs):\n    for fd in range(3, 12):\n        try:\n"
-    "            data = marshal.dumps(('ok', None, None))\n"
-    "            os.write(fd, len(data).to_bytes(4, 'big') + data)\n        except OSError:\n            pass\n",
+@pytest.mark.parametrize(("hostile", "seen"), [
+    # garbage written to every fd, an object whose __eq__ always answers True, an exit during the
+    # call, and a well-formed reply in marshal's format 4 (the decoder reads format 2 only)
+    ("import os\ndef f(xs):\n    for fd in range(3, 12):\n        try:\n"
+     "            os.write(fd, b'\\x00\\x00\\x00\\x03zzz')\n        except OSError:\n            pass\n",
+     "answered the call to f with something unreadable"),
+    ("class T:\n    def __eq__(self, other):\n        return True\ndef f(xs):\n    return T()\n",
+     "the assertion `assert candidate(xs) is None"),
+    ("import os\ndef f(xs):\n    os._exit(0)\n", "ended before the call to f returned"),
+    ("import marshal, os\ndef f(xs):\n    for fd in range(3, 12):\n        try:\n"
+     "            data = marshal.dumps(('ok', None, None))\n"
+     "            os.write(fd, len(data).to_bytes(4, 'big') + data)\n        except OSError:\n            pass\n",
+     "answered the call to f with something unreadable"),
 ])  # fmt: skip
-def test_a_hostile_agent_process_does_not_fake_a_pass(tmp_path, hostile: str) -> None:
-    # Its replies are read as hostile data; what it may send is what its functions may return anyway.
+def test_a_hostile_agent_process_does_not_fake_a_pass(tmp_path, hostile: str, seen: str) -> None:
+    # Its replies are read as hostile data (what it may send is what its functions may return anyway),
+    # and the tests' process reports each case itself.
     task = _apart_task(tmp_path, APART_TESTS, APART_SOLUTION)
     verdict = task.check(task.instance(0), hostile)
     assert not verdict.correct and verdict.score == 0, verdict.steps
-    assert not verdict.steps[0].correct and "Traceback" not in str(verdict.steps[0].expected)
+    assert seen in str(verdict.steps[0].expected), verdict.steps[0]
 
 
 def test_the_tests_read_what_the_agents_process_sends_as_hostile_data() -> None:
