@@ -537,6 +537,9 @@ def __fbenv_main(apart=False, *, shield=__fbenv_shield, load_here=__fbenv_load_h
     finally:
         os.kill(pid, 9)
         os.waitpid(pid, 0)
+
+
+__all__ = ["__fbenv_main"]  # the one name a run gets (the rest it reaches through its defaults)
 '''
 
 #: Trusted source compiled once per sandbox worker (see ``Sandbox(warm=...)``).

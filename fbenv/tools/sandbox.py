@@ -99,6 +99,7 @@ class Sandbox:
         bwrap: str | None = "bwrap",
         warm: str = "",
         preload: Sequence[str] | None = None,
+        programs: Sequence[str] = (),
     ) -> None:
         """Start the pool (one worker now, more on demand up to ``workers``, default cpu count).
 
@@ -106,9 +107,12 @@ class Sandbox:
         "rlimits", or "auto" (bubblewrap when its self-test passes, else rlimits with a warning).
         ``bwrap`` is the bubblewrap executable (a name on PATH or a path; None means none).
         ``warm`` is trusted source (a test harness, say) that each worker compiles and runs once
-        before it forks any run; the names it defines are globals of every run. Compiling in a
-        freshly forked child is several times slower than in the warm server (every page the
-        compiler touches is copied on write), so fixed code belongs here, not in each run.
+        before it forks any run; the names it defines (those in its ``__all__``, if it has one) are
+        globals of every run. Compiling in a freshly forked child is several times slower than in
+        the warm server (every page the compiler touches is copied on write), so fixed code belongs
+        here, not in each run. ``programs`` are trusted sources that runs will execute often (a
+        call into the warm code): each worker compiles them once, and a run whose code is one of
+        them skips the compiler. Any other code is compiled inside its run.
         ``preload`` names the modules each worker imports before it forks any run, so that runs get
         them for free; the default, ``sandbox_server.PRELOAD``, is a broad slice of the standard
         library. Every preloaded module also makes every run dearer (more of the server's memory is
@@ -122,6 +126,7 @@ class Sandbox:
         self.size = max(1, workers or os.cpu_count() or 1)
         self.limits = limits
         self.warm = warm
+        self.programs = tuple(programs)
         self.preload = None if preload is None else tuple(preload)
         self._bwrap = shutil.which(bwrap) if bwrap else None
         self._lock = threading.Condition()
@@ -153,7 +158,7 @@ class Sandbox:
         preload = self.preload
         if isolation == "rlimits" and preload is not None:
             preload = tuple(dict.fromkeys((*preload, *PRELOAD)))
-        return Worker(isolation, self._bwrap, self.warm, preload)
+        return Worker(isolation, self._bwrap, self.warm, preload, self.programs)
 
     def _bubblewrap_self_test(self) -> Worker:
         """Start a bubblewrap worker and check it runs code, reads stdin and has no network."""

@@ -140,11 +140,13 @@ class Server:
         self.uid: int | None = config.get("uid")
         self.gid: int | None = config.get("gid", self.uid)
         self.pidns: bool = bool(config.get("pidns"))
-        # Trusted code compiled and run once, here in the warm server; its names are every run's globals.
+        # Trusted code compiled and run once, here in the warm server; its names (those in its
+        # __all__, when it has one) are every run's globals.
         self.warm: dict[str, Any] = {}
         if config.get("warm"):
             exec(compile(config["warm"], "<warm>", "exec"), self.warm)
             self.warm.pop("__builtins__", None)
+        exports = self.warm.get("__all__", [name for name in self.warm if name != "__all__"])
         # What a checked run's guard lets look at frames (see install_guard): the warm code (a harness
         # formatting a traceback) and the run's own set-up, through the traceback module's code.
         trusted = code_objects([*self.warm.values(), run_user_code, _execute])
@@ -168,6 +170,16 @@ class Server:
         # os.environ after a fork costs ~0.3 ms of copy-on-write faults).
         self.workdir = os.path.join(self.tmp_root, "run")
         self.main_path = os.path.join(self.workdir, "main.py")  # named for tracebacks; the source is not written out
+        # Every run's __main__, made once here: a run changes only its own copy-on-write copy of it,
+        # and making it in each child (a module, the warm names copied in, each value's refcount
+        # written) cost ~40 page faults a run.
+        self.module = types.ModuleType("__main__")
+        self.module.__file__ = self.main_path
+        self.module.__dict__.update({name: self.warm[name] for name in exports})
+        # Trusted programs the parent will send often (a call into the warm code), compiled once:
+        # the compiler costs ~35 page faults in a fresh child even for one line.
+        self.programs = {source: compile(source, self.main_path, "exec") for source in config.get("programs", ())}
+        self.lines_of: str | None = None  # the program whose lines linecache holds (see run)
         # Only directories a run can actually write (world-writable, not on a read-only mount) can
         # hold its stray files; found once, since scanning them after every run costs ~0.2 ms.
         self.shared_dirs = tuple(d for d in WORLD_WRITABLE if _writable_by_anyone(d))
@@ -207,13 +219,17 @@ class Server:
         # The token is in a list, never in a local of this frame, which stays on the child's stack
         # under the run's code: the child pops it just before the run starts (see run_user_code).
         secret = [os.urandom(16)]
+        code = req["code"]
+        if code != self.lines_of:  # tracebacks show the program's lines; here, not in every child
+            linecache.cache[self.main_path] = (len(code), None, code.splitlines(True), self.main_path)
+            self.lines_of = code
         rlimits = _rlimits(limits)  # here, not in the child: every page a fresh child writes is copied
         start = time.monotonic()
         pid = os.fork()
         if pid == 0:  # pragma: no cover - runs in the child
             try:
                 guard = bool(req.get("success_token"))
-                self._child(req["code"], rlimits, (stdin_fd, out_w, err_w, tok_w), secret, guard)
+                self._child(code, rlimits, (stdin_fd, out_w, err_w, tok_w), secret, guard)
             except BaseException:
                 traceback.print_exc()
             finally:
@@ -412,7 +428,8 @@ class Server:
             resource.setrlimit(res, value)
         # No random.seed() here: random, when a preload imported it, reseeds itself in every forked
         # child (an after-fork hook), and a run that imports it itself seeds it from os.urandom.
-        run_user_code(code, self.main_path, secret, self.warm, self.arm_guard if guard else None)
+        guard_ = self.arm_guard if guard else None
+        run_user_code(code, self.main_path, secret, self.module, self.programs.get(code), guard_)
 
 
 def _rlimits(limits: dict[str, Any]) -> tuple[tuple[int, tuple[int, int]], ...]:
@@ -489,11 +506,15 @@ def run_user_code(
     source: str,
     path: str,
     secret: list[bytes],
-    warm: dict[str, Any] | None = None,
+    module: types.ModuleType,
+    compiled: types.CodeType | None = None,
     guard: Callable[[], None] | None = None,
 ) -> NoReturn:
-    """Run ``source`` as ``__main__`` and exit; send the token in ``secret`` on fd 3 only if it ran
-    to completion.
+    """Run ``source`` (already ``compiled``, when it is one of the server's trusted programs) in
+    ``module``, the run's ``__main__``, and exit; send the token in ``secret`` on fd 3 only if it
+    ran to completion. Called in a server's forked child: the server has made ``module``
+    ``sys.modules["__main__"]``, installed the run's streams and argv, and put the source's lines in
+    ``linecache``, once, before forking.
 
     Everything used after the user's code has run is captured *before* it runs (``os.write``,
     ``os._exit``, ``os.getpid``, the streams' ``flush``), so patching ``os``, ``sys`` or ``builtins``
@@ -505,29 +526,25 @@ def run_user_code(
     counts: the function that arms the guard, see :func:`install_guard`) the ways a program could
     reach another frame, or memory, are closed as well.
     """
-    if STDIO is None:  # not in a server, which installs them (and argv) once, before any run
-        sys.stdin, sys.stdout, sys.stderr = sys.__stdin__, sys.__stdout__, sys.__stderr__ = _stdio()
-        sys.argv = [path]
     stdout, stderr = sys.stdout, sys.stderr
-    linecache.cache[path] = (len(source), None, source.splitlines(True), path)  # tracebacks show the code
     sys.path.insert(0, os.path.dirname(path))
-    module = types.ModuleType("__main__")
-    module.__file__ = path
-    module.__dict__.update(warm or {})
-    sys.modules["__main__"] = module
     captured = (os.getpid(), os.getpid, os.write, os._exit, (stdout.flush, stderr.flush))
-    _finish(secret.pop(), *captured, *_execute(source, path, module, stderr, guard))
+    _finish(secret.pop(), *captured, *_execute(compiled or source, path, module, stderr, guard))
 
 
 def _execute(
-    source: str, path: str, module: types.ModuleType, stderr: io.TextIOBase, guard: Callable[[], None] | None
+    program: str | types.CodeType,
+    path: str,
+    module: types.ModuleType,
+    stderr: io.TextIOBase,
+    guard: Callable[[], None] | None,
 ) -> tuple[bool, int]:
     """Run the program; (whether it ran to completion, its exit status)."""
     print_exception = traceback.print_exception
     if guard is not None:
         guard()
     try:
-        exec(compile(source, path, "exec"), module.__dict__)
+        exec(program if isinstance(program, types.CodeType) else compile(program, path, "exec"), module.__dict__)
         return True, 0
     except SystemExit as exc:
         return False, _exit_code(exc, stderr)
@@ -725,6 +742,7 @@ def _stdio() -> tuple[io.TextIOWrapper, io.TextIOWrapper, io.TextIOWrapper]:
 
 
 STDIO: tuple[io.TextIOWrapper, io.TextIOWrapper, io.TextIOWrapper] | None = None
+_SERVER_MODULE: types.ModuleType | None = None  # the server's own __main__, kept alive
 
 
 def _exit_code(exc: SystemExit, stderr: io.TextIOBase) -> int:
@@ -772,6 +790,13 @@ def main() -> None:
     # warm harness source) in every child cost ~45 copy-on-write page faults a run (a `pass` run: 333 -> 290).
     sys.stdin, sys.stdout, sys.stderr = sys.__stdin__, sys.__stdout__, sys.__stderr__ = STDIO
     sys.argv = [server.main_path]  # every run's
+    global _SERVER_MODULE
+    _SERVER_MODULE, sys.modules["__main__"] = sys.modules["__main__"], server.module  # every run's __main__
+    # The start-up's garbage (the compiler's memory for the warm code, among others) is free but
+    # still mapped: handing it back leaves less for every fork to copy and every exit to tear down.
+    gc.collect()
+    with contextlib.suppress(AttributeError):  # glibc's; other C libraries do without
+        server.libc.malloc_trim(0)
     gc.freeze()  # keep the warm heap out of the children's collections: fewer copy-on-write faults
     write_frame(proto_out, server.hello())
     while True:

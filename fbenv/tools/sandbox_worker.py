@@ -168,13 +168,20 @@ class Worker:
     """One running fork-server and the pipes to it."""
 
     def __init__(
-        self, isolation: str, bwrap: str | None = None, warm: str = "", preload: Sequence[str] | None = None
+        self,
+        isolation: str,
+        bwrap: str | None = None,
+        warm: str = "",
+        preload: Sequence[str] | None = None,
+        programs: Sequence[str] = (),
     ) -> None:
         """Start a server; ``isolation`` is "bubblewrap" (needs ``bwrap``) or "rlimits".
 
-        ``warm`` is trusted source the server runs once before serving; its names are globals of
-        every run. ``preload`` names the modules the server imports first (default: the server's
-        ``PRELOAD``). See :class:`fbenv.tools.sandbox.Sandbox` for both.
+        ``warm`` is trusted source the server runs once before serving; its names (those in its
+        ``__all__``, if it has one) are globals of every run. ``preload`` names the modules the
+        server imports first (default: the server's ``PRELOAD``). ``programs`` are trusted sources
+        the server compiles once, for runs whose code is one of them. See
+        :class:`fbenv.tools.sandbox.Sandbox` for all three.
 
         Raises :class:`WorkerDied` (with bubblewrap's or the server's error output) if the server
         does not say it is ready.
@@ -183,7 +190,8 @@ class Worker:
         privileged = os.geteuid() == 0
         uid = UID_BASE + secrets.randbelow(UID_SPAN) if privileged else None
         self.uid = uid
-        config = {"uid": uid, "gid": uid, "pidns": isolation == "bubblewrap", "warm": warm, "path": site_dirs()}
+        config = {"uid": uid, "gid": uid, "pidns": isolation == "bubblewrap", "warm": warm, "path": site_dirs(),
+                  "programs": list(programs)}  # fmt: skip
         if preload is not None:
             config["preload"] = list(preload)
         argv = [sys.executable, *PYTHON_FLAGS, str(SERVER), json.dumps(config)]
