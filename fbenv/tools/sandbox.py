@@ -60,8 +60,8 @@ class Limits:
 
     def __post_init__(self) -> None:
         for name, value in asdict(self).items():
-            if not value > 0:
-                raise ValueError(f"Limits.{name} must be positive, got {value!r}")
+            if not 0 < value < 1 << 63:  # the sandbox's protocol carries each in 8 bytes
+                raise ValueError(f"Limits.{name} must be positive and below 2**63, got {value!r}")
         if self.open_files < 8:
             raise ValueError("Limits.open_files must be at least 8 (stdio and the harness need some)")
 

@@ -25,7 +25,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import IO, Any
 
-from fbenv.tools.sandbox_server import MAX_FRAME, frame, proc_stats
+from fbenv.tools.sandbox_server import MAX_FRAME, decode_response, encode_request, proc_stats
 
 SERVER = Path(__file__).with_name("sandbox_server.py")
 # Each worker's runs use their own unprivileged uid/gid from this range (not in /etc/passwd). One uid
@@ -209,7 +209,7 @@ class Worker:
         self._in = self.proc.stdin.fileno()
         self._out = self.proc.stdout.fileno()
         try:
-            self.hello: dict[str, Any] = self._receive(time.monotonic() + START_TIMEOUT)
+            self.hello: dict[str, Any] = json.loads(self._receive(time.monotonic() + START_TIMEOUT))
         except WorkerDied as exc:
             self.proc.kill()
             self.proc.wait()
@@ -221,16 +221,23 @@ class Worker:
         return self.proc.poll() is None
 
     def request(self, message: dict[str, Any], timeout: float, stdin: bytes = b"") -> dict[str, Any]:
-        """Send one request (and its run's ``stdin``) and wait up to ``timeout`` seconds for its response."""
-        view = memoryview(frame({**message, "stdin_bytes": len(stdin)}) + stdin)
+        """Send one request (``code``, ``limits``, ``success_token``) and its run's ``stdin``, and wait
+        up to ``timeout`` seconds for its response."""
+        data = encode_request(message["code"], message["limits"], bool(message.get("success_token")), stdin)
+        view = memoryview(data)
         try:
             while view:
                 view = view[os.write(self._in, view) :]
         except OSError as exc:
             raise WorkerDied(f"could not send to the sandbox server: {exc}") from None
-        return self._receive(time.monotonic() + timeout)
+        body = self._receive(time.monotonic() + timeout)
+        try:
+            return decode_response(body)
+        except ValueError as exc:
+            raise WorkerDied(f"the sandbox server sent {exc}") from None
 
-    def _receive(self, deadline: float) -> dict[str, Any]:
+    def _receive(self, deadline: float) -> bytes:
+        """One message's bytes."""
         # One read usually brings the whole frame: the server answers once, and nothing follows a
         # response until the next request, so reading past the frame is impossible.
         data = self._read(4, 1 << 16, deadline)
@@ -242,8 +249,7 @@ class Worker:
             raise WorkerDied("the sandbox server sent more than one frame")
         if len(body) < size:
             body += self._read(size - len(body), size - len(body), deadline)
-        result: dict[str, Any] = json.loads(body)
-        return result
+        return body
 
     def _read(self, n: int, most: int, deadline: float) -> bytes:
         """At least ``n`` bytes and at most ``most``, as they arrive before ``deadline``."""

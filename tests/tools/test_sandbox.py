@@ -22,7 +22,8 @@ from pathlib import Path
 import pytest
 
 from fbenv.tools import BubblewrapUnavailable, Limits, RunResult, Sandbox, shared_sandbox
-from fbenv.tools.sandbox import ISOLATIONS
+from fbenv.tools.sandbox import ISOLATIONS, _limits_dict
+from fbenv.tools.sandbox_server import decode_response, encode_request, encode_response, read_request
 from fbenv.tools.sandbox_worker import site_dirs
 
 REPO = Path(__file__).resolve().parents[2]
@@ -120,7 +121,35 @@ def test_bad_arguments() -> None:
         Sandbox(isolation="docker")
     with pytest.raises(ValueError, match="wall_seconds"):
         Limits(wall_seconds=0)
+    with pytest.raises(ValueError, match="memory_bytes must be positive and below 2"):
+        Limits(memory_bytes=1 << 64)
     assert set(ISOLATIONS) == {"auto", "bubblewrap", "rlimits"}
+
+
+# ----------------------------------------------------------------------------- protocol
+
+
+def test_requests_and_responses_survive_the_wire(tmp_path: Path) -> None:
+    limits = _limits_dict(Limits(cpu_seconds=1.5, output_bytes=5))
+    path = tmp_path / "wire"
+    path.write_bytes(encode_request("print('é')", limits, True, b"\x00in\xff"))
+    with open(path, "rb") as f:
+        request = {"code": "print('é')", "limits": limits, "success_token": True}
+        assert read_request(f.fileno()) == (request, b"\x00in\xff")
+        assert read_request(f.fileno()) is None  # a clean end of file
+    resp = {"status": "killed", "exit_code": None, "signal": 9, "cpu_s": 0.25, "passed_token": False, "duration_s": 1.5}
+    framed = encode_response(resp, b"12345678", b"\xffok", cap=5)
+    assert int.from_bytes(framed[:4], "big") == len(framed) - 4
+    assert decode_response(framed[4:]) == {**resp, "stdout": "12345\n[... truncated]", "stderr": "\ufffdok"}
+    ok = {**resp, "status": "ok", "exit_code": 0, "signal": None}
+    assert decode_response(encode_response(ok, b"", b"", cap=5)[4:]) == {**ok, "stdout": "", "stderr": ""}
+
+
+@pytest.mark.parametrize("body", [b"", b"\x00" * 10, b"\x09" + b"\x00" * 60, b"\x00" * 31 + b"\xff" * 4 + b"\x00" * 6])
+def test_a_response_that_does_not_add_up_is_refused(body: bytes) -> None:
+    # Too short, an unknown status, lengths past the end: the parent refuses, it does not guess.
+    with pytest.raises(ValueError, match="a response"):
+        decode_response(body)
 
 
 # ----------------------------------------------------------------------------- fallback
