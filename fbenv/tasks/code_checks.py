@@ -487,9 +487,22 @@ def __fbenv_check(t, load_error, mark, shown, codes, steps, *, _write=__fbenv_os
         raise _SystemExit(1)
 
 
+def __fbenv_same_cpu(*, _open=open, _pin=getattr(__fbenv_os, "sched_setaffinity", None), _int=int,
+                     _Exception=Exception):
+    """Keep this process (and what it forks) on the CPU it runs on: the tests and the agent's process
+    hand every call back and forth, and on one CPU that is a switch between them, not a wake-up of
+    another CPU (HumanEval/53's 100 calls: 12 -> 9 ms here). Best effort."""
+    try:
+        with _open("/proc/self/stat", "rb") as f:
+            cpu = _int(f.read().rsplit(b")", 1)[1].split()[36])
+        _pin(0, {cpu})
+    except _Exception:
+        pass
+
+
 def __fbenv_main(apart=False, *, shield=__fbenv_shield, load_here=__fbenv_load_here, load_apart=__fbenv_load_apart,
                  check=__fbenv_check, program=__fbenv_program, trace=__fbenv_trace, sys=__fbenv_sys, os=__fbenv_os,
-                 loads=__fbenv_marshal.loads, _exec=exec, _BaseException=BaseException):
+                 same_cpu=__fbenv_same_cpu, loads=__fbenv_marshal.loads, _exec=exec, _BaseException=BaseException):
     namespace = sys.modules["__main__"].__dict__
     for name in [name for name in namespace if name.startswith(("__fbenv_", "__Fbenv"))]:
         del namespace[name]  # nothing of the harness is left for the agent's code to find
@@ -500,6 +513,7 @@ def __fbenv_main(apart=False, *, shield=__fbenv_shield, load_here=__fbenv_load_h
         # the tests or their report.
         program_reads, tests_write = os.pipe()
         tests_read, program_writes = os.pipe()
+        same_cpu()
         pid = os.fork()
         if pid == 0:
             os.close(tests_write)

@@ -6,6 +6,7 @@ import contextlib
 import json
 import marshal
 import math
+import os
 import random
 import re
 import sys
@@ -323,6 +324,16 @@ def test_calls_into_the_agents_process_behave_like_calls(tmp_path) -> None:
     errors = task.check(inst, APART_SOLUTION + "    return 1 / 0\n")
     assert not errors.correct and "ZeroDivisionError" in str(errors.steps[0].expected)
     assert 'File "<solution>"' in str(errors.steps[0].expected)
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_getaffinity") or len(os.sched_getaffinity(0)) < 2, reason="one CPU")
+def test_the_tests_and_the_agents_process_share_a_cpu(tmp_path) -> None:
+    # They pass every call back and forth: on one CPU a call is a switch, not a cross-CPU wake-up.
+    tests = ("def check(candidate):\n    import os\n"
+             "    assert candidate() == sorted(os.sched_getaffinity(0)) and len(candidate()) == 1\n")
+    task = _apart_task(tmp_path, tests, "import os\ndef f():\n    return sorted(os.sched_getaffinity(0))\n")
+    verdict = task.check(task.instance(0), task.instance(0).oracle_action)
+    assert verdict.correct, verdict.steps
 
 
 @pytest.mark.parametrize(("hostile", "seen"), [
