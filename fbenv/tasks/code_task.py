@@ -156,8 +156,10 @@ _sandbox_lock = threading.Lock()
 # memory is copied into each fork's page tables and torn down at each exit): against the sandbox's
 # broad default preload this set cut a HumanEval check's CPU by 8-10 % (benchmarks/README.md). A
 # check that imports something else (hashlib: 1 of 164 HumanEval problems) imports it in its run.
+# random (the tests of 4 HumanEval problems import it) costs a run nothing preloaded: the server
+# reseeds it after each fork in C (sandbox_server.preload), and importing it in a run cost ~2.7 ms.
 CHECK_PRELOAD = ("typing", "collections", "collections.abc", "itertools", "functools", "operator", "math",
-                 "cmath", "re", "string", "heapq", "bisect", "copy")  # fmt: skip
+                 "cmath", "re", "string", "heapq", "bisect", "copy", "random")  # fmt: skip
 
 
 def code_sandbox() -> Sandbox:

@@ -621,6 +621,17 @@ def test_preload_is_what_a_run_starts_with(isolation: str) -> None:
         assert default.run(probe).stdout == "True True\n"
 
 
+def test_a_preloaded_random_is_reseeded_in_every_run() -> None:
+    # The server registers random's after-fork reseed as the C seed (cheap); each run still draws
+    # its own stream, and random's own functions work as they do anywhere.
+    with Sandbox(workers=1, limits=FAST, preload=("random",)) as sandbox:
+        probe = "import random, sys\nprint(random.random(), random.gauss(0, 1) == random.gauss(0, 1))"
+        draws = [sandbox.run(probe).stdout for _ in range(3)]
+        seeded = [sandbox.run("import random\nrandom.seed(7)\nprint(random.random())").stdout for _ in range(2)]
+    assert len(set(draws)) == 3 and all(d.endswith(" False\n") for d in draws), draws
+    assert seeded[0] == seeded[1] == f"{__import__('random').Random(7).random()}\n"
+
+
 # ----------------------------------------------------------------------------- no shared state
 
 
