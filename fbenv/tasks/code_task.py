@@ -165,7 +165,8 @@ CHECK_PRELOAD = ("typing", "collections", "collections.abc", "itertools", "funct
 def code_sandbox() -> Sandbox:
     """The process-wide sandbox for code checks: one worker per CPU, each with the test harness
     compiled once (``warm``), and the calls into it (``programs``), so a check only compiles the
-    agent's code, and the modules of :data:`CHECK_PRELOAD` imported. Closed at exit."""
+    agent's code, and the modules of :data:`CHECK_PRELOAD` imported, each worker on a CPU of its
+    own. Closed at exit."""
     global _sandbox
     with _sandbox_lock:
         if _sandbox is None:
@@ -174,7 +175,7 @@ def code_sandbox() -> Sandbox:
             from fbenv.tools.sandbox import Sandbox
 
             _sandbox = Sandbox(workers=os.cpu_count(), warm=HARNESS, preload=CHECK_PRELOAD,
-                               programs=(HARNESS_CALL, HARNESS_CALL_APART))  # fmt: skip
+                               programs=(HARNESS_CALL, HARNESS_CALL_APART), pin_cpus=True)  # fmt: skip
             atexit.register(_sandbox.close)
         return _sandbox
 

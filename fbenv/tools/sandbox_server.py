@@ -824,6 +824,9 @@ def preload(names: Sequence[str]) -> None:
 
 def main() -> None:
     config = json.loads(sys.argv[1]) if len(sys.argv) > 1 else {}
+    if config.get("cpu") is not None:  # Sandbox(pin_cpus=True): this server and its runs on one CPU
+        with contextlib.suppress(OSError, AttributeError):
+            os.sched_setaffinity(0, {int(config["cpu"])})
     proto_in, proto_out = os.dup(0), os.dup(1)
     devnull = os.open(os.devnull, os.O_RDWR)
     os.dup2(devnull, 0)

@@ -174,14 +174,15 @@ class Worker:
         warm: str = "",
         preload: Sequence[str] | None = None,
         programs: Sequence[str] = (),
+        cpu: int | None = None,
     ) -> None:
         """Start a server; ``isolation`` is "bubblewrap" (needs ``bwrap``) or "rlimits".
 
         ``warm`` is trusted source the server runs once before serving; its names (those in its
         ``__all__``, if it has one) are globals of every run. ``preload`` names the modules the
         server imports first (default: the server's ``PRELOAD``). ``programs`` are trusted sources
-        the server compiles once, for runs whose code is one of them. See
-        :class:`fbenv.tools.sandbox.Sandbox` for all three.
+        the server compiles once, for runs whose code is one of them. ``cpu``: the one CPU the server
+        and its runs are kept on (None: any). See :class:`fbenv.tools.sandbox.Sandbox`.
 
         Raises :class:`WorkerDied` (with bubblewrap's or the server's error output) if the server
         does not say it is ready.
@@ -191,7 +192,8 @@ class Worker:
         uid = UID_BASE + secrets.randbelow(UID_SPAN) if privileged else None
         self.uid = uid
         config = {"uid": uid, "gid": uid, "pidns": isolation == "bubblewrap", "warm": warm, "path": site_dirs(),
-                  "programs": list(programs)}  # fmt: skip
+                  "programs": list(programs), "cpu": cpu}  # fmt: skip
+        self.cpu = cpu
         if preload is not None:
             config["preload"] = list(preload)
         argv = [sys.executable, *PYTHON_FLAGS, str(SERVER), json.dumps(config)]

@@ -621,6 +621,25 @@ def test_preload_is_what_a_run_starts_with(isolation: str) -> None:
         assert default.run(probe).stdout == "True True\n"
 
 
+@pytest.mark.skipif(not hasattr(os, "sched_getaffinity") or len(os.sched_getaffinity(0)) < 2, reason="one CPU")
+def test_pinned_workers_each_keep_a_cpu_of_their_own() -> None:
+    probe = "import os, time\ntime.sleep(0.3)\nprint(*sorted(os.sched_getaffinity(0)))"
+
+    def cpus_of_two_runs(sandbox: Sandbox) -> list[str]:
+        return [r.stdout.strip() for r in sandbox.run_many([probe, probe])]  # at once: one per worker
+
+    with Sandbox(workers=2, limits=FAST, pin_cpus=True) as sandbox:
+        first = cpus_of_two_runs(sandbox)
+        assert all(len(cpus.split()) == 1 for cpus in first) and len(set(first)) == 2, first
+        dead = sandbox._idle[0]
+        dead.proc.kill()  # its replacement takes the CPU it leaves
+        dead.proc.wait()
+        again = cpus_of_two_runs(sandbox)
+        assert sorted(again) == sorted(first), (first, again)
+    with Sandbox(workers=1, limits=FAST) as unpinned:
+        assert unpinned.run(probe).stdout.split() == [str(c) for c in sorted(os.sched_getaffinity(0))]
+
+
 def test_a_preloaded_random_is_reseeded_in_every_run() -> None:
     # The server registers random's after-fork reseed as the C seed (cheap); each run still draws
     # its own stream, and random's own functions work as they do anywhere.
