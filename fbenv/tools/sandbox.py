@@ -116,9 +116,10 @@ class Sandbox:
         them skips the compiler. Any other code is compiled inside its run.
         ``pin_cpus`` keeps each worker, and the runs it forks, on a CPU of its own (the least used
         of those this process may run on): a run then starts, and its end is noticed, on the CPU its
-        server sleeps on, without a wake-up sent across CPUs (+2 to +4 % checks a second with one worker
-        per CPU on the 2-CPU development VM, in three interleaved A/Bs). Worth it for a pool that has the machine's CPUs to itself;
-        leave it off where other busy processes would share those CPUs.
+        server sleeps on, without a wake-up sent across CPUs (+2 to +4 % checks a second with one
+        worker per CPU on the 2-CPU development VM, in three interleaved A/Bs). Worth it for a pool
+        that has the machine's CPUs to itself; leave it off where other busy processes would share
+        those CPUs.
         ``preload`` names the modules each worker imports before it forks any run, so that runs get
         them for free; the default, ``sandbox_server.PRELOAD``, is a broad slice of the standard
         library. Every preloaded module also makes every run dearer (more of the server's memory is
