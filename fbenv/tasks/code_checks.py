@@ -170,19 +170,26 @@ def __fbenv_shield(t, imports, *, _builtins=__fbenv_test_builtins, _loaded=__fbe
     t.update(__builtins__=_builtins, __fbenv_modules__=modules)
 
 
-def __fbenv_load_here(t, solution, entry_point, *, _builtins=__fbenv_test_builtins, _exec=exec, _compile=compile,
-                      _len=len, _callable=callable, _sources=__fbenv_linecache.cache, _trace=__fbenv_trace,
-                      _BaseException=BaseException):
-    """Run the agent's code in this process and bind its functions for the tests; None, or why not."""
+def __fbenv_run_solution(solution, entry_point, *, _exec=exec, _compile=compile, _len=len, _callable=callable,
+                         _sources=__fbenv_linecache.cache, _trace=__fbenv_trace, _BaseException=BaseException):
+    """Run the agent's code in a namespace of its own: (that namespace, None), or (None, why not)."""
     _sources["<solution>"] = (_len(solution), None, solution.splitlines(True), "<solution>")
     g = {"__name__": "__main__"}
     try:
         _exec(_compile(solution, "<solution>", "exec"), g)
     except _BaseException:
-        return _trace()
-    candidate = g.get(entry_point)
-    if not _callable(candidate):
-        return "missing function " + entry_point
+        return None, _trace()
+    if not _callable(g.get(entry_point)):
+        return None, "missing function " + entry_point
+    return g, None
+
+
+def __fbenv_load_here(t, solution, entry_point, *, _run=__fbenv_run_solution, _builtins=__fbenv_test_builtins):
+    """Run the agent's code in this process and bind its functions for the tests; None, or why not."""
+    g, error = _run(solution, entry_point)
+    if error is not None:
+        return error
+    candidate = g[entry_point]
     for name, value in g.items():  # the agent's other definitions, where the tests have none
         if name not in t and name not in _builtins and not name.startswith("__"):
             t[name] = value
@@ -218,10 +225,10 @@ def __fbenv_receive(fd, most, *, _read=__fbenv_os.read, _len=len, _join=b"".join
 
 
 def __fbenv_program(inbox, outbox, *, _receive=__fbenv_receive, _send=__fbenv_send, _loads=__fbenv_marshal.loads,
-                    _dumps=__fbenv_marshal.dumps, _exec=exec, _compile=compile, _callable=callable, _type=type,
+                    _dumps=__fbenv_marshal.dumps, _run=__fbenv_run_solution, _callable=callable, _type=type,
                     _any=any, _getattr=getattr, _trace=__fbenv_trace, _plain=__fbenv_plain,
-                    _sources=__fbenv_linecache.cache, _len=len, _exit=__fbenv_os._exit, _BaseException=BaseException,
-                    _mutable=(list, dict, set), _builtins=__fbenv_builtins):
+                    _exit=__fbenv_os._exit, _BaseException=BaseException, _mutable=(list, dict, set),
+                    _builtins=__fbenv_builtins):
     """The agent's process: run its code, then answer the tests' calls until they are done.
 
     Everything it sends is built of built-in types (marshal format 2); the tests' process reads it
@@ -230,16 +237,9 @@ def __fbenv_program(inbox, outbox, *, _receive=__fbenv_receive, _send=__fbenv_se
     message = _receive(inbox, 1 << 30)
     if message is None:
         _exit(0)
-    solution, entry_point = _loads(message)
-    _sources["<solution>"] = (_len(solution), None, solution.splitlines(True), "<solution>")
-    g = {"__name__": "__main__"}
-    try:
-        _exec(_compile(solution, "<solution>", "exec"), g)
-    except _BaseException:
-        _send(outbox, _dumps(("error", _trace()), 2))
-        _exit(0)
-    if not _callable(g.get(entry_point)):
-        _send(outbox, _dumps(("missing",), 2))
+    g, error = _run(*_loads(message))
+    if error is not None:
+        _send(outbox, _dumps(("error", error), 2))
         _exit(0)
     names = [name for name in g if not name.startswith("__")]
     functions = [name for name in names if _callable(g[name])]
@@ -410,8 +410,6 @@ def __fbenv_load_apart(t, solution, entry_point, outbox, inbox, *, _send=__fbenv
             raise _ValueError
         if answer[0] == "error" and _len(answer) == 2 and _type(answer[1]) is _str:
             return answer[1]
-        if answer[0] == "missing":
-            return "missing function " + entry_point
         _, functions, values = answer
         if answer[0] != "loaded" or _type(functions) is not _list or _type(values) is not _dict:
             raise _ValueError
@@ -509,22 +507,9 @@ def __fbenv_read_all(fd, *, _read=__fbenv_os.read, _fstat=__fbenv_os.fstat, _joi
         chunks.append(chunk)
 
 
-def __fbenv_same_cpu(*, _open=open, _pin=getattr(__fbenv_os, "sched_setaffinity", None), _int=int,
-                     _Exception=Exception):
-    """Keep this process (and what it forks) on the CPU it runs on: the tests and the agent's process
-    hand every call back and forth, and on one CPU that is a switch between them, not a wake-up of
-    another CPU (HumanEval/53's 100 calls: 12 -> 9 ms here). Best effort."""
-    try:
-        with _open("/proc/self/stat", "rb") as f:
-            cpu = _int(f.read().rsplit(b")", 1)[1].split()[36])
-        _pin(0, {cpu})
-    except _Exception:
-        pass
-
-
 def __fbenv_main(apart=False, *, shield=__fbenv_shield, load_here=__fbenv_load_here, load_apart=__fbenv_load_apart,
                  check=__fbenv_check, program=__fbenv_program, trace=__fbenv_trace, sys=__fbenv_sys, os=__fbenv_os,
-                 same_cpu=__fbenv_same_cpu, read_all=__fbenv_read_all, loads=__fbenv_marshal.loads, _exec=exec,
+                 read_all=__fbenv_read_all, loads=__fbenv_marshal.loads, _exec=exec,
                  _BaseException=BaseException):
     # Nothing of the harness is left for the agent's code to find: __fbenv_main is the one name a
     # run gets (the server gives runs the warm code's __all__).
@@ -536,8 +521,7 @@ def __fbenv_main(apart=False, *, shield=__fbenv_shield, load_here=__fbenv_load_h
         # the tests or their report.
         program_reads, tests_write = os.pipe()
         tests_read, program_writes = os.pipe()
-        same_cpu()
-        pid = os.fork()
+        pid = os.fork()  # on the tests' CPU: code_sandbox() pins its workers, and what they fork
         if pid == 0:
             os.close(tests_write)
             os.close(tests_read)

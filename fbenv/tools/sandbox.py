@@ -187,7 +187,7 @@ class Sandbox:
         except (WorkerDied, OSError) as exc:
             raise BubblewrapUnavailable(f"the worker did not start: {exc}") from None
         try:
-            resp = worker.request(_request(_SELF_TEST, Limits(), True), 20.0, b"ok")
+            resp = worker.request(_SELF_TEST, _limits_dict(Limits()), True, 20.0, b"ok")
         except WorkerDied as exc:
             worker.kill()
             raise BubblewrapUnavailable(f"self-test run failed: {exc}: {worker.error_output()}") from None
@@ -244,7 +244,6 @@ class Sandbox:
         result's ``passed`` needs the harness's proof that the code ran to completion.
         """
         limits = limits or self.limits
-        request = _request(code, limits, success_token)
         if isinstance(stdin, str):
             data = stdin.encode()
         elif isinstance(stdin, (bytes, bytearray, memoryview)):
@@ -259,7 +258,7 @@ class Sandbox:
             self._drop()
             worker = self._acquire()
         try:
-            resp = worker.request(request, limits.wall_seconds + 15.0, data)
+            resp = worker.request(code, _limits_dict(limits), success_token, limits.wall_seconds + 15.0, data)
         except WorkerDied as exc:
             log.warning("fbenv sandbox: worker died during a run (%s); starting a new one", exc)
             worker.kill()
@@ -312,10 +311,6 @@ class Sandbox:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def _request(code: str, limits: Limits, success_token: bool) -> dict[str, Any]:
-    return {"code": code, "limits": _limits_dict(limits), "success_token": success_token}
 
 
 @functools.lru_cache(maxsize=64)

@@ -14,8 +14,9 @@ message is a 4-byte big-endian length followed by that many bytes. The first mes
 hello, in UTF-8 JSON (``{"ready": true, ...}``); then one response per request, in order. Requests and
 responses are a fixed binary header and raw bytes (see :func:`encode_request` and
 :func:`encode_response`): the run's code, then its stdin after the message; the run's stdout and
-stderr, undecoded. Encoding and decoding JSON in the server cost a run ~55 page faults (every page
-the server writes after a fork is copied), and program input and output travel unescaped.
+stderr, undecoded. Encoding and decoding JSON in the server cost a run ~45 page faults (server
+faults a run 215 -> 171; every page the server writes after a fork is copied), and program input
+and output travel unescaped.
 """
 
 from __future__ import annotations
@@ -462,7 +463,7 @@ class Server:
         # No random.seed() here: random, when a preload imported it, reseeds itself in every forked
         # child (an after-fork hook), and a run that imports it itself seeds it from os.urandom.
         guard_ = self.arm_guard if guard else None
-        run_user_code(code, self.main_path, secret, self.module, self.programs.get(code), guard_)
+        run_user_code(self.programs.get(code, code), self.main_path, secret, self.module, guard_)
 
 
 def _rlimits(limits: dict[str, Any]) -> tuple[tuple[int, tuple[int, int]], ...]:
@@ -514,7 +515,7 @@ def _read_into(fd: int, buf: bytearray, cap: int) -> bool:
 
 def _rmtree(path: str) -> None:
     """``shutil.rmtree(path, ignore_errors=True)``, importing shutil only when a run left files:
-    with bz2, lzma and the rest it brings, it was 0.3 MB of the server's memory, which every run's
+    with bz2, lzma and the rest it brings, it was 0.4 MB of the server's memory, which every run's
     fork copies into page tables and every exit tears down, for runs that mostly write nothing."""
     import shutil
 
@@ -539,15 +540,14 @@ def _kill_group(pid: int) -> None:
 
 
 def run_user_code(
-    source: str,
+    program: str | types.CodeType,
     path: str,
     secret: list[bytes],
     module: types.ModuleType,
-    compiled: types.CodeType | None = None,
     guard: Callable[[], None] | None = None,
 ) -> NoReturn:
-    """Run ``source`` (already ``compiled``, when it is one of the server's trusted programs) in
-    ``module``, the run's ``__main__``, and exit; send the token in ``secret`` on fd 3 only if it
+    """Run ``program`` (source, or the server's compiled copy of a trusted program) in ``module``,
+    the run's ``__main__``, and exit; send the token in ``secret`` on fd 3 only if it
     ran to completion. Called in a server's forked child: the server has made ``module``
     ``sys.modules["__main__"]``, installed the run's streams and argv, and put the source's lines in
     ``linecache``, once, before forking.
@@ -565,7 +565,7 @@ def run_user_code(
     stdout, stderr = sys.stdout, sys.stderr
     sys.path.insert(0, os.path.dirname(path))
     captured = (os.getpid(), os.getpid, os.write, os._exit, (stdout.flush, stderr.flush))
-    _finish(secret.pop(), *captured, *_execute(compiled or source, path, module, stderr, guard))
+    _finish(secret.pop(), *captured, *_execute(program, path, module, stderr, guard))
 
 
 def _execute(
@@ -777,7 +777,6 @@ def _stdio() -> tuple[io.TextIOWrapper, io.TextIOWrapper, io.TextIOWrapper]:
     return text(0, "r", "replace"), text(1, "w", "backslashreplace"), text(2, "w", "backslashreplace")
 
 
-STDIO: tuple[io.TextIOWrapper, io.TextIOWrapper, io.TextIOWrapper] | None = None
 _SERVER_MODULE: types.ModuleType | None = None  # the server's own __main__, kept alive
 
 
@@ -801,9 +800,9 @@ def _collapse_into_huge_pages(libc: Any) -> None:
 
     A run's fork copies, and its exit tears down, a page-table entry for every page of the server;
     the kernel does both a large folio at a time, so the glibc heap's 2 MiB as one folio costs each
-    run less (sequential counts: server CPU -3 to -10 %, the run's -5 %, even though the first write
-    to it in a run splits its mapping back into small entries). Python's own arenas are 1 MiB
-    mappings and seldom hold an aligned 2 MiB.
+    run less (five fresh-server pairs, counted sequentially: server CPU +2 to -17 %, the run's -0.5
+    to -15 %, even though the first write to it in a run splits its mapping back into small
+    entries). Python's own arenas are 1 MiB mappings and seldom hold an aligned 2 MiB.
     """
     madvise = libc.madvise
     madvise.argtypes = (ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int)
@@ -823,7 +822,7 @@ def preload(names: Sequence[str]) -> None:
     """Import ``names`` (skipping any that fail), with ``random``'s after-fork hook made cheap.
 
     ``random`` reseeds itself in every forked child, through a hook that calls its Python-level
-    ``Random.seed``: that runs Python code in every run, a preloaded ``random`` cost each check ~14
+    ``Random.seed``: that runs Python code in every run, a preloaded ``random`` cost each run 6-14
     page faults, so pools did without it and each run that imported it paid ~2.7 ms. The hook is
     registered here as the C seed it ends in (the same fresh state from ``os.urandom``; the Python
     method only also clears ``gauss_next``, which the server never sets). Other modules' hooks are
@@ -873,12 +872,10 @@ def main() -> None:
     # afresh (see install_guard), so none may be left to import.
     preload((*sys.builtin_module_names, *config.get("preload", PRELOAD)))
     server = Server(config)
-    global STDIO
-    STDIO = _stdio()
     # Make the runs' streams the server's own now, so that a run installing them frees nothing: freeing
     # the interpreter's original stream objects (and the server's argv, which holds the config with the
     # warm harness source) in every child cost ~45 copy-on-write page faults a run (a `pass` run: 333 -> 290).
-    sys.stdin, sys.stdout, sys.stderr = sys.__stdin__, sys.__stdout__, sys.__stderr__ = STDIO
+    sys.stdin, sys.stdout, sys.stderr = sys.__stdin__, sys.__stdout__, sys.__stderr__ = _stdio()
     sys.argv = [server.main_path]  # every run's
     global _SERVER_MODULE
     _SERVER_MODULE, sys.modules["__main__"] = sys.modules["__main__"], server.module  # every run's __main__

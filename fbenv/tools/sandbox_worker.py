@@ -222,11 +222,12 @@ class Worker:
     def alive(self) -> bool:
         return self.proc.poll() is None
 
-    def request(self, message: dict[str, Any], timeout: float, stdin: bytes = b"") -> dict[str, Any]:
-        """Send one request (``code``, ``limits``, ``success_token``) and its run's ``stdin``, and wait
-        up to ``timeout`` seconds for its response."""
-        data = encode_request(message["code"], message["limits"], bool(message.get("success_token")), stdin)
-        view = memoryview(data)
+    def request(
+        self, code: str, limits: dict[str, Any], success_token: bool, timeout: float, stdin: bytes = b""
+    ) -> dict[str, Any]:
+        """Run ``code`` under ``limits`` (``Limits`` as a dict) with ``stdin`` as its input, and wait up
+        to ``timeout`` seconds for the response."""
+        view = memoryview(encode_request(code, limits, success_token, stdin))
         try:
             while view:
                 view = view[os.write(self._in, view) :]

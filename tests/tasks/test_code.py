@@ -328,7 +328,8 @@ def test_calls_into_the_agents_process_behave_like_calls(tmp_path) -> None:
 
 @pytest.mark.skipif(not hasattr(os, "sched_getaffinity") or len(os.sched_getaffinity(0)) < 2, reason="one CPU")
 def test_the_tests_and_the_agents_process_share_a_cpu(tmp_path) -> None:
-    # They pass every call back and forth: on one CPU a call is a switch, not a cross-CPU wake-up.
+    # They pass every call back and forth: on one CPU a call is a switch, not a cross-CPU wake-up
+    # (code_sandbox() pins each worker, and so everything a check forks, to a CPU of its own).
     tests = ("def check(candidate):\n    import os\n"
              "    assert candidate() == sorted(os.sched_getaffinity(0)) and len(candidate()) == 1\n")
     task = _apart_task(tmp_path, tests, "import os\ndef f():\n    return sorted(os.sched_getaffinity(0))\n")

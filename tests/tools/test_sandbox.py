@@ -631,8 +631,10 @@ def test_pinned_workers_each_keep_a_cpu_of_their_own() -> None:
     with Sandbox(workers=2, limits=FAST, pin_cpus=True) as sandbox:
         first = cpus_of_two_runs(sandbox)
         assert all(len(cpus.split()) == 1 for cpus in first) and len(set(first)) == 2, first
-        dead = sandbox._idle[0]
-        dead.proc.kill()  # its replacement takes the CPU it leaves
+        # The worker on the CPU picked last dies: its replacement takes that CPU again (a new worker
+        # gets the least used one, not simply the next in turn, which would double up on the first).
+        dead = max(sandbox._idle, key=lambda worker: sorted(os.sched_getaffinity(0)).index(worker.cpu))
+        dead.proc.kill()
         dead.proc.wait()
         again = cpus_of_two_runs(sandbox)
         assert sorted(again) == sorted(first), (first, again)
